@@ -1,0 +1,15 @@
+//! The pure state machine behind actrace: it names tasks, tracks the task tree
+//! and the span stack of each task, renders span-stack strings, and encodes the
+//! resulting events as Chrome trace JSON.
+//!
+//! It never reads a clock, spawns a thread, does I/O or keeps global state:
+//! time ([`Timestamp`]) and randomness (a seed) come in as arguments, and events
+//! leave through one door, an [`EventSink`], in the order they must be written.
+#![no_std]
+#![warn(clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+pub mod parse;

@@ -1,0 +1,1 @@
+//! Tolerant reader of actrace's own Chrome JSON (placeholder until written).
