@@ -13,3 +13,27 @@ extern crate alloc;
 extern crate std;
 
 pub mod parse;
+
+mod chrome;
+mod event;
+mod id;
+mod name;
+mod namer;
+mod span_stack;
+mod stack_string;
+mod time;
+mod tracer;
+mod tree;
+mod violation;
+
+pub use chrome::Encoder;
+pub use event::{Discard, Event, EventSink, FlowId, LaneId, TaskBegin};
+pub use id::{IdBytes, IdGen, InvalidIdBytes, NodeId};
+pub use name::Name;
+pub use namer::{UniqueName, UniqueNamer};
+pub use span_stack::{Begun, Frame, Position, SpanStack};
+pub use stack_string::{write_stack, StackKind};
+pub use time::Timestamp;
+pub use tracer::{Node, Tracer};
+pub use tree::{TaskEnded, TaskKey, TaskStarted, TaskTree};
+pub use violation::{NodeDesc, Violation};
