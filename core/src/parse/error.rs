@@ -51,7 +51,11 @@ impl ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.kind)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.kind
+        )
     }
 }
 
@@ -267,7 +271,13 @@ mod tests {
     #[test]
     fn json_positions_are_shifted_to_the_file() {
         let err = serde_json::from_slice::<serde_json::Value>(b"{\"a\" 1}").unwrap_err();
-        let mapped = from_json(Pos { line: 4, column: 10 }, &err);
+        let mapped = from_json(
+            Pos {
+                line: 4,
+                column: 10,
+            },
+            &err,
+        );
         // serde_json says column 6 (the `1`); the value started at column 10.
         assert_eq!((mapped.line(), mapped.column()), (4, 15));
         assert!(!format!("{mapped}").contains("at line 1"));

@@ -220,7 +220,10 @@ mod tests {
     #[test]
     fn plain_strings_are_borrowed_not_copied() {
         let ev = parse(r#"{"ph":"B","pid":1,"tid":3,"ts":17.250,"name":"copy-file a.txt"}"#);
-        assert!(matches!(ev.name, Some(Field::Str(Cow::Borrowed("copy-file a.txt")))));
+        assert!(matches!(
+            ev.name,
+            Some(Field::Str(Cow::Borrowed("copy-file a.txt")))
+        ));
         assert_eq!(ev.ts.unwrap().as_f64(), Some(17.25));
         assert_eq!(ev.tid, Some(Field::Uint(3)));
     }

@@ -159,7 +159,10 @@ impl fmt::Display for TraceSummary<'_> {
                 t.truncated_tail_bytes
             )?;
         } else {
-            writeln!(f, "stream:  open-ended (not closed; ends after a complete event)")?;
+            writeln!(
+                f,
+                "stream:  open-ended (not closed; ends after a complete event)"
+            )?;
         }
         writeln!(f, "lanes:   {}", t.lanes.len())?;
         writeln!(
@@ -261,7 +264,11 @@ fn wrong(field: &str, expected: &str, found: &Field<'_>) -> ParseErrorKind {
 }
 
 /// A `pid`, `tid` or flow `id`: a non-negative integer.
-fn integer(field: &'static str, ph: &str, value: &Option<Field<'_>>) -> Result<u64, ParseErrorKind> {
+fn integer(
+    field: &'static str,
+    ph: &str,
+    value: &Option<Field<'_>>,
+) -> Result<u64, ParseErrorKind> {
     match value {
         None => Err(missing(field, ph)),
         Some(Field::Uint(v)) => Ok(*v),
@@ -271,9 +278,15 @@ fn integer(field: &'static str, ph: &str, value: &Option<Field<'_>>) -> Result<u
 
 /// A `pid` or `tid`: C1 says numeric ids are never 0 (viewers treat 0 as
 /// "no thread").
-fn lane_id(field: &'static str, ph: &str, value: &Option<Field<'_>>) -> Result<u64, ParseErrorKind> {
+fn lane_id(
+    field: &'static str,
+    ph: &str,
+    value: &Option<Field<'_>>,
+) -> Result<u64, ParseErrorKind> {
     match integer(field, ph, value)? {
-        0 => Err(not_event(format!("\"{field}\" is 0, but ids are never 0 (C1)"))),
+        0 => Err(not_event(format!(
+            "\"{field}\" is 0, but ids are never 0 (C1)"
+        ))),
         v => Ok(v),
     }
 }
@@ -289,7 +302,10 @@ fn time(field: &'static str, ph: &str, value: &Option<Field<'_>>) -> Result<f64,
     }
 }
 
-fn string<'f>(field: &'static str, value: &'f Option<Field<'_>>) -> Result<Option<&'f str>, ParseErrorKind> {
+fn string<'f>(
+    field: &'static str,
+    value: &'f Option<Field<'_>>,
+) -> Result<Option<&'f str>, ParseErrorKind> {
     match value {
         None => Ok(None),
         Some(v) => match v.as_str() {
@@ -337,7 +353,13 @@ impl Builder {
             "E" => match self.lane_state[lane].open.pop() {
                 Some((name, start_us)) => {
                     let depth = self.lane_state[lane].open.len();
-                    self.slices.push(Slice { lane, name, start_us, end_us: ts, depth });
+                    self.slices.push(Slice {
+                        lane,
+                        name,
+                        start_us,
+                        end_us: ts,
+                        depth,
+                    });
                 }
                 None if self.lossy => self.unmatched_after_drop += 1,
                 None => {
@@ -357,7 +379,13 @@ impl Builder {
                 let depth = self.lane_state[lane].open.len();
                 let end_us = ts + dur;
                 self.see_time(end_us);
-                self.slices.push(Slice { lane, name, start_us: ts, end_us, depth });
+                self.slices.push(Slice {
+                    lane,
+                    name,
+                    start_us: ts,
+                    end_us,
+                    depth,
+                });
             }
             "s" | "t" | "f" => {
                 let id = integer("id", ph, &ev.id)?;
@@ -368,7 +396,11 @@ impl Builder {
         Ok(())
     }
 
-    fn marker(&mut self, marker: &Field<'_>, count: &Option<Field<'_>>) -> Result<(), ParseErrorKind> {
+    fn marker(
+        &mut self,
+        marker: &Field<'_>,
+        count: &Option<Field<'_>>,
+    ) -> Result<(), ParseErrorKind> {
         match marker.as_str() {
             Some("dropped") => {
                 let n = integer("count", "dropped", count)?;
@@ -389,7 +421,9 @@ impl Builder {
             match name {
                 Some(Field::Str(s)) => Ok(s),
                 Some(other) => Err(wrong("args.name", "a string", other)),
-                None => Err(not_event(format!("'{which}' metadata has no \"args\":{{\"name\":…}}"))),
+                None => Err(not_event(format!(
+                    "'{which}' metadata has no \"args\":{{\"name\":…}}"
+                ))),
             }
         };
         match which {
@@ -436,7 +470,11 @@ impl Builder {
         };
         if ph == "f" {
             self.flow_ids.insert(id, FlowSlot::Ended { line: from.1 });
-            self.flows.push(Flow { id, from: from.0, to: here });
+            self.flows.push(Flow {
+                id,
+                from: from.0,
+                to: here,
+            });
         }
         Ok(())
     }
@@ -451,7 +489,12 @@ impl Builder {
         let next = self.lanes.len();
         let i = *self.lane_index.entry(key).or_insert(next);
         if i == next {
-            self.lanes.push(Lane { pid, tid, name: None, slices: 0 });
+            self.lanes.push(Lane {
+                pid,
+                tid,
+                name: None,
+                slices: 0,
+            });
             self.lane_state.push(LaneState::default());
         }
         self.last_lane = Some((key, i));
@@ -479,7 +522,10 @@ impl Builder {
 
     fn see_time(&mut self, ts: f64) {
         self.time = Some(match self.time {
-            None => TimeRange { min_us: ts, max_us: ts },
+            None => TimeRange {
+                min_us: ts,
+                max_us: ts,
+            },
             Some(r) => TimeRange {
                 min_us: r.min_us.min(ts),
                 max_us: r.max_us.max(ts),
@@ -498,7 +544,11 @@ impl Builder {
 
     /// Ends the trace. In a closed trace every flow must have ended; in a cut
     /// one its `f` may simply not have been written yet.
-    pub(super) fn finish(self, complete: bool, truncated_tail_bytes: u64) -> Result<Trace, ParseError> {
+    pub(super) fn finish(
+        self,
+        complete: bool,
+        truncated_tail_bytes: u64,
+    ) -> Result<Trace, ParseError> {
         if complete && !self.lossy {
             let dangling = self
                 .flow_ids
@@ -515,7 +565,12 @@ impl Builder {
         let mut open_slices = Vec::new();
         for (lane, state) in self.lane_state.into_iter().enumerate() {
             for (depth, (name, start_us)) in state.open.into_iter().enumerate() {
-                open_slices.push(OpenSlice { lane, name, start_us, depth });
+                open_slices.push(OpenSlice {
+                    lane,
+                    name,
+                    start_us,
+                    depth,
+                });
             }
         }
         Ok(Trace {
