@@ -36,6 +36,12 @@ pub struct Position {
     generation: u32,
 }
 
+impl Default for Position {
+    fn default() -> Self {
+        Position::TASK
+    }
+}
+
 impl Position {
     /// The task itself, outside any span.
     pub const TASK: Position = Position {

@@ -1,0 +1,76 @@
+//! A live task as the native adapter keeps it: its place in the tree, its span
+//! stack and its event buffer, behind a lock of its own.
+
+use std::panic::Location;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use actrace_core::{Event, LaneId, Name, NodeId, SpanStack, TaskKey};
+
+use crate::runtime::Runtime;
+
+pub(crate) struct TaskNode {
+    pub(crate) key: TaskKey,
+    pub(crate) lane: LaneId,
+    /// The tasks from the root down to this one, as (id, base name); fixed at
+    /// start, so stack strings (R13) need no global lock.
+    pub(crate) chain: Box<[(NodeId, Name)]>,
+    pub(crate) unique: Arc<str>,
+    pub(crate) start: actrace_core::Timestamp,
+    /// Where the task was started, in debug mode.
+    pub(crate) site: Option<&'static Location<'static>>,
+    /// Callbacks registered when the task began (R14).
+    pub(crate) callbacks_seen: u32,
+    state: Mutex<TaskState>,
+}
+
+/// Everything a span operation touches. Only this task's lock guards it, so
+/// spans in different tasks never contend.
+pub(crate) struct TaskState {
+    pub(crate) stack: SpanStack,
+    /// Events not yet handed to the writer, in order.
+    pub(crate) buf: Vec<Event>,
+    /// Where each open span was started, in debug mode.
+    pub(crate) span_sites: Vec<&'static Location<'static>>,
+}
+
+impl TaskNode {
+    pub(crate) fn new(
+        key: TaskKey,
+        lane: LaneId,
+        chain: Box<[(NodeId, Name)]>,
+        unique: Arc<str>,
+        start: actrace_core::Timestamp,
+        site: Option<&'static Location<'static>>,
+        callbacks_seen: u32,
+        stack: SpanStack,
+    ) -> Self {
+        TaskNode {
+            key,
+            lane,
+            chain,
+            unique,
+            start,
+            site,
+            callbacks_seen,
+            state: Mutex::new(TaskState {
+                stack,
+                buf: Vec::new(),
+                span_sites: Vec::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, TaskState> {
+        // A panic while the lock was held (only in a user callback's absence,
+        // e.g. allocation failure) leaves the state consistent enough to go on.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for TaskNode {
+    fn drop(&mut self) {
+        if let Some(rt) = Runtime::get() {
+            rt.release(self.key);
+        }
+    }
+}

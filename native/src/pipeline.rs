@@ -1,0 +1,282 @@
+//! Hands event batches from traced threads to the background writer, which
+//! encodes them once and feeds every consumer (K1–K3).
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use actrace_core::{Encoder, Event};
+
+use crate::mirror::Mirror;
+use crate::Consumer;
+
+/// Events per batch: a task's buffer is handed over when it holds this many.
+pub(crate) const BATCH: usize = 512;
+/// Batches queued before producers wait for the writer: bounds memory.
+const MAX_QUEUED: usize = 64;
+/// How often the writer collects events still sitting in task buffers.
+pub(crate) const PULL_EVERY: Duration = Duration::from_millis(50);
+
+pub(crate) enum Item {
+    Events(Vec<Event>),
+    /// Attach a consumer at this point of the stream. With `snapshot`, that is
+    /// what it starts from (recording just began); otherwise the writer's
+    /// mirror.
+    Attach(Box<dyn Consumer>, Option<Vec<Event>>),
+    /// Everything before this item reached the consumers; flush them and
+    /// answer.
+    Flush(SyncSender<()>),
+    /// Close every consumer's stream and stop.
+    Shutdown(SyncSender<()>),
+}
+
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Item>,
+    /// Emptied batch vectors, reused so steady-state recording allocates
+    /// nothing.
+    pool: Vec<Vec<Event>>,
+    queued_batches: usize,
+    stopped: bool,
+}
+
+/// The queue between traced threads and the writer thread.
+#[derive(Default)]
+pub(crate) struct Pipeline {
+    queue: Mutex<Queue>,
+    wake_writer: Condvar,
+    space: Condvar,
+}
+
+impl Pipeline {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands a full (or final) batch to the writer and leaves an empty vector
+    /// in its place. Never blocks; returns true if the queue is over its
+    /// bound, in which case the caller should [`Pipeline::wait_for_space`]
+    /// once it holds no lock.
+    pub(crate) fn push_batch(&self, buf: &mut Vec<Event>) -> bool {
+        if buf.is_empty() {
+            return false;
+        }
+        let mut q = self.lock();
+        let fresh = q.pool.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
+        let batch = std::mem::replace(buf, fresh);
+        if q.stopped {
+            q.pool.push(batch);
+            return false;
+        }
+        q.items.push_back(Item::Events(batch));
+        q.queued_batches += 1;
+        let over = q.queued_batches > MAX_QUEUED;
+        drop(q);
+        if over {
+            self.wake_writer.notify_one();
+        }
+        over
+    }
+
+    /// Waits until the writer has caught up below the bound.
+    pub(crate) fn wait_for_space(&self) {
+        let mut q = self.lock();
+        while q.queued_batches > MAX_QUEUED && !q.stopped {
+            q = self.space.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    pub(crate) fn push(&self, item: Item) {
+        let mut q = self.lock();
+        if q.stopped {
+            return;
+        }
+        q.items.push_back(item);
+        drop(q);
+        self.wake_writer.notify_one();
+    }
+
+    /// Queues a flush barrier and waits until the writer passed it.
+    pub(crate) fn sync(&self, shutdown: bool) {
+        let (tx, rx) = sync_channel(1);
+        self.push(if shutdown {
+            Item::Shutdown(tx)
+        } else {
+            Item::Flush(tx)
+        });
+        // The writer answers, or drops the sender if it has stopped.
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+    }
+
+    fn take(&self, timeout: Duration) -> VecDeque<Item> {
+        let mut q = self.lock();
+        if q.items.is_empty() {
+            q = self
+                .wake_writer
+                .wait_timeout(q, timeout)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        q.queued_batches = 0;
+        std::mem::take(&mut q.items)
+    }
+
+    fn recycle(&self, mut batch: Vec<Event>) {
+        batch.clear();
+        let mut q = self.lock();
+        if q.pool.len() < MAX_QUEUED {
+            q.pool.push(batch);
+        }
+    }
+
+    fn caught_up(&self, stop: bool) {
+        let mut q = self.lock();
+        q.stopped |= stop;
+        drop(q);
+        self.space.notify_all();
+    }
+}
+
+/// The writer thread's state.
+pub(crate) struct Writer {
+    encoder: Encoder,
+    process_name: String,
+    consumers: Vec<Box<dyn Consumer>>,
+    mirror: Mirror,
+    out: Vec<u8>,
+}
+
+impl Writer {
+    pub(crate) fn new(encoder: Encoder, process_name: String) -> Self {
+        Writer {
+            encoder,
+            process_name,
+            consumers: Vec::new(),
+            mirror: Mirror::default(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Runs until shutdown. `pull` moves events still sitting in task buffers
+    /// into the pipeline; it is called about every [`PULL_EVERY`].
+    pub(crate) fn run(mut self, pipeline: &Pipeline, pull: impl Fn()) {
+        let mut last_pull = Instant::now();
+        loop {
+            let items = pipeline.take(PULL_EVERY);
+            let mut stop = false;
+            for item in items {
+                match item {
+                    Item::Events(batch) => {
+                        self.events(&batch);
+                        pipeline.recycle(batch);
+                    }
+                    Item::Attach(consumer, snapshot) => self.attach(consumer, snapshot),
+                    Item::Flush(done) => {
+                        self.write_out();
+                        self.flush_all();
+                        let _ = done.send(());
+                    }
+                    Item::Shutdown(done) => {
+                        self.write_out();
+                        self.close_all();
+                        pipeline.caught_up(true);
+                        let _ = done.send(());
+                        stop = true;
+                    }
+                }
+            }
+            if stop {
+                return;
+            }
+            self.write_out();
+            pipeline.caught_up(false);
+            if last_pull.elapsed() >= PULL_EVERY {
+                pull();
+                self.flush_all();
+                last_pull = Instant::now();
+            }
+        }
+    }
+
+    fn events(&mut self, batch: &[Event]) {
+        let encode = !self.consumers.is_empty();
+        for event in batch {
+            self.mirror.apply(event);
+            if encode {
+                self.encoder.event(event, &mut self.out);
+            }
+        }
+        if self.out.len() > 1 << 20 {
+            self.write_out();
+        }
+    }
+
+    fn attach(&mut self, mut consumer: Box<dyn Consumer>, snapshot: Option<Vec<Event>>) {
+        self.write_out();
+        let mut head = Vec::new();
+        self.encoder.open(&self.process_name, &mut head);
+        match snapshot {
+            Some(events) => {
+                for event in &events {
+                    self.mirror.apply(event);
+                    self.encoder.event(event, &mut head);
+                }
+            }
+            None => {
+                let mut events = Vec::new();
+                self.mirror.snapshot(&mut events);
+                for event in &events {
+                    self.encoder.event(event, &mut head);
+                }
+            }
+        }
+        match consumer.write(&head).and_then(|()| consumer.flush()) {
+            Ok(()) => self.consumers.push(consumer),
+            Err(e) => report_consumer_error(&*consumer, &e),
+        }
+    }
+
+    fn write_out(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        let out = std::mem::take(&mut self.out);
+        self.consumers.retain_mut(|c| match c.write(&out) {
+            Ok(()) => true,
+            Err(e) => {
+                report_consumer_error(&**c, &e);
+                false
+            }
+        });
+        self.out = out;
+        self.out.clear();
+    }
+
+    fn flush_all(&mut self) {
+        self.consumers.retain_mut(|c| match c.flush() {
+            Ok(()) => true,
+            Err(e) => {
+                report_consumer_error(&**c, &e);
+                false
+            }
+        });
+    }
+
+    fn close_all(&mut self) {
+        let mut tail = Vec::new();
+        self.encoder.close(&mut tail);
+        for mut c in self.consumers.drain(..) {
+            if let Err(e) = c.write(&tail).and_then(|()| c.close()) {
+                report_consumer_error(&*c, &e);
+            }
+        }
+    }
+}
+
+fn report_consumer_error(consumer: &dyn Consumer, error: &std::io::Error) {
+    eprintln!(
+        "actrace: {} failed and was closed: {error}",
+        consumer.describe()
+    );
+}

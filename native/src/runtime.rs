@@ -1,0 +1,515 @@
+//! The process-wide tracer: the task tree behind one lock (taken only to start
+//! and end tasks), the recording switch, and the writer thread.
+
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, Weak};
+
+use actrace_core::{
+    Encoder, Event, EventSink, Frame, IdBytes, Name, Position, SpanStack, TaskKey, TaskTree,
+    Timestamp, Violation,
+};
+
+use crate::callbacks::{Callbacks, NodeInfo};
+use crate::clock::Clock;
+use crate::node::{TaskNode, TaskState};
+use crate::pipeline::{Item, Pipeline, Writer, BATCH};
+use crate::{violations, Consumer, FileConsumer};
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+pub(crate) struct Runtime {
+    registry: Mutex<Registry>,
+    pub(crate) clock: Clock,
+    /// True once a consumer was attached: from then on every operation emits
+    /// events. Read under a task's lock; switched on with every task locked.
+    recording: AtomicBool,
+    pipeline: Pipeline,
+    writer_started: Once,
+    env_consumers: Once,
+    pub(crate) callbacks: Callbacks,
+    pub(crate) debug: bool,
+    process_name: String,
+}
+
+struct Registry {
+    tree: TaskTree,
+    /// The adapter's node for each task the tree holds, by slab index.
+    nodes: Vec<Weak<TaskNode>>,
+}
+
+/// Adds events to a task's buffer only while recording.
+struct Sink<'a> {
+    buf: &'a mut Vec<Event>,
+    on: bool,
+}
+
+impl EventSink for Sink<'_> {
+    #[inline]
+    fn event(&mut self, event: Event) {
+        if self.on {
+            self.buf.push(event);
+        }
+    }
+}
+
+impl Runtime {
+    /// The runtime, if anything was traced yet.
+    pub(crate) fn get() -> Option<&'static Runtime> {
+        RUNTIME.get()
+    }
+
+    /// The runtime, set up from the environment on first use (K1).
+    pub(crate) fn global() -> &'static Runtime {
+        let rt = RUNTIME.get_or_init(Runtime::from_env);
+        rt.env_consumers.call_once(|| rt.attach_env_consumers());
+        rt
+    }
+
+    fn from_env() -> Runtime {
+        let id_bytes = match std::env::var("ACTRACE_ID_BYTES") {
+            Ok(text) => IdBytes::parse(&text).unwrap_or_else(|e| {
+                eprintln!("actrace: ACTRACE_ID_BYTES={text:?}: {e}; using the default of 3 bytes");
+                IdBytes::default()
+            }),
+            Err(_) => IdBytes::default(),
+        };
+        let debug = std::env::var("ACTRACE_DEBUG").is_ok_and(|v| !v.is_empty() && v != "0");
+        let clock = Clock::new();
+        let process_name = std::env::args()
+            .next()
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "actrace".into());
+        Runtime {
+            registry: Mutex::new(Registry {
+                tree: TaskTree::new(random_seed(), id_bytes),
+                nodes: Vec::new(),
+            }),
+            clock,
+            recording: AtomicBool::new(false),
+            pipeline: Pipeline::default(),
+            writer_started: Once::new(),
+            env_consumers: Once::new(),
+            callbacks: Callbacks::default(),
+            debug,
+            process_name,
+        }
+    }
+
+    fn attach_env_consumers(&'static self) {
+        if let Some(path) = std::env::var_os("ACTRACE_FILE").filter(|p| !p.is_empty()) {
+            match FileConsumer::create(&path) {
+                Ok(file) => self.attach(Box::new(file)),
+                Err(e) => eprintln!(
+                    "actrace: cannot write the trace to ACTRACE_FILE={}: {e}; the program runs on without it",
+                    path.to_string_lossy()
+                ),
+            }
+        }
+    }
+
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn recording(&self) -> bool {
+        self.recording.load(Ordering::Relaxed)
+    }
+
+    /// Starts a task from the context `from` (R1–R5, C3).
+    pub(crate) fn start_task(
+        &'static self,
+        from: Option<&Arc<TaskNode>>,
+        name: Name,
+        site: &'static Location<'static>,
+    ) -> Arc<TaskNode> {
+        let callbacks_seen = self.callbacks.count();
+        let mut reg = self.registry();
+        let ts = self.clock.now();
+        let started = reg.tree.start(from.map(|n| n.key), name);
+        let recording = self.recording();
+        let mut over = false;
+        let mut flowed = false;
+        let parent = started
+            .parent
+            .and_then(|(p, _, _)| reg.nodes[p.index()].upgrade());
+        if let (true, Some(parent), Some(flow)) = (recording, &parent, started.flow_start(ts)) {
+            // The arrow starts on the parent's lane, in order with its other
+            // events, and is handed over before the child's events can be.
+            let mut ps = parent.lock();
+            if !ps.stack.task_ended() {
+                ps.buf.push(flow);
+                over |= self.pipeline.push_batch(&mut ps.buf);
+                flowed = true;
+            }
+        }
+        let key = started.key;
+        let stack = SpanStack::new(started.lane, reg.tree.desc(key), started.span_ids.clone());
+        let node = Arc::new(TaskNode::new(
+            key,
+            started.lane,
+            reg.tree.chain(key).into_boxed_slice(),
+            started.unique.clone(),
+            ts,
+            self.debug.then_some(site),
+            callbacks_seen,
+            stack,
+        ));
+        if recording {
+            started.begin_events(ts, flowed, &mut node.lock().buf);
+        }
+        if reg.nodes.len() <= key.index() {
+            reg.nodes.resize_with(key.index() + 1, Weak::new);
+        }
+        reg.nodes[key.index()] = Arc::downgrade(&node);
+        drop(reg);
+        drop(parent);
+        if over {
+            self.pipeline.wait_for_space();
+        }
+        violations::handle(started.violation.into_iter().collect(), || {
+            self.sites(&node, &[])
+        });
+        if callbacks_seen > 0 {
+            self.callbacks.began(&NodeInfo::task(&node, ts, None));
+        }
+        node
+    }
+
+    /// Ends a task: its open spans first (R10), then the task (R6, R7).
+    pub(crate) fn end_task(&self, node: &Arc<TaskNode>) {
+        let mut guard = node.lock();
+        let st = &mut *guard;
+        if st.stack.task_ended() {
+            return;
+        }
+        let ts = self.clock.now();
+        let recording = self.recording();
+        let cb = self.callbacks.count() > 0;
+        let sites_before = self.debug.then(|| self.sites_of(node, st));
+        let mut closed = Vec::new();
+        let v1 = st.stack.end_task(
+            ts,
+            &mut Sink {
+                buf: &mut st.buf,
+                on: recording,
+            },
+            &mut |frames: &[Frame]| {
+                if cb {
+                    closed.push((
+                        NodeInfo::span(node, frames, Some(ts)),
+                        frames.last().map_or(0, |f| f.callbacks_seen),
+                    ));
+                }
+            },
+        );
+        let over = recording && self.pipeline.push_batch(&mut st.buf);
+        st.span_sites.clear();
+        drop(guard);
+        let ended = self.registry().tree.end(node.key);
+        if over {
+            self.pipeline.wait_for_space();
+        }
+        let all: Vec<Violation> = v1.into_iter().chain(ended.violation).collect();
+        violations::handle(all, || sites_before.unwrap_or_default());
+        for (info, seen) in closed {
+            self.callbacks.ended(&info, seen);
+        }
+        if cb {
+            self.callbacks.ended(
+                &NodeInfo::task(node, node.start, Some(ts)),
+                node.callbacks_seen,
+            );
+        }
+    }
+
+    /// Starts a span in `node`'s task as the child of `from` (R8–R10). The
+    /// hot path: one lock of this task only, no allocation for a static name.
+    pub(crate) fn begin_span(
+        &self,
+        node: &Arc<TaskNode>,
+        from: Position,
+        name: Name,
+        site: &'static Location<'static>,
+    ) -> Option<Position> {
+        let mut guard = node.lock();
+        let st = &mut *guard;
+        let recording = self.recording();
+        let callbacks_seen = self.callbacks.count();
+        let cb = callbacks_seen > 0;
+        // Without a consumer or a callback nobody needs the time: skip the clock.
+        let ts = if recording || cb {
+            self.clock.now()
+        } else {
+            Timestamp::from_nanos(0)
+        };
+        let mut closed = Vec::new();
+        let begun = st.stack.begin(
+            from,
+            name,
+            ts,
+            callbacks_seen,
+            &mut Sink {
+                buf: &mut st.buf,
+                on: recording,
+            },
+            &mut |frames: &[Frame]| {
+                if cb {
+                    closed.push((
+                        NodeInfo::span(node, frames, Some(ts)),
+                        frames.last().map_or(0, |f| f.callbacks_seen),
+                    ));
+                }
+            },
+        );
+        if self.debug {
+            st.span_sites.truncate(
+                st.stack
+                    .frames()
+                    .len()
+                    .saturating_sub(begun.span.is_some() as usize),
+            );
+            if begun.span.is_some() {
+                st.span_sites.push(site);
+            }
+        }
+        let over = recording && st.buf.len() >= BATCH && self.pipeline.push_batch(&mut st.buf);
+        let began =
+            (cb && begun.span.is_some()).then(|| NodeInfo::span(node, st.stack.frames(), None));
+        drop(guard);
+        if over {
+            self.pipeline.wait_for_space();
+        }
+        if !begun.violations.is_empty() {
+            violations::handle(begun.violations, || self.debug_sites(node));
+        }
+        for (info, seen) in closed {
+            self.callbacks.ended(&info, seen);
+        }
+        if let Some(info) = began {
+            self.callbacks.began(&info);
+        }
+        begun.span
+    }
+
+    /// Ends a span (R7, R10).
+    pub(crate) fn end_span(&self, node: &Arc<TaskNode>, span: Position) {
+        let mut guard = node.lock();
+        let st = &mut *guard;
+        let recording = self.recording();
+        let cb = self.callbacks.count() > 0;
+        let ts = if recording || cb {
+            self.clock.now()
+        } else {
+            Timestamp::from_nanos(0)
+        };
+        let sites_before =
+            (self.debug && st.stack.frames().len() > span.depth()).then(|| self.sites_of(node, st));
+        let mut closed = Vec::new();
+        let violation = st.stack.end(
+            span,
+            ts,
+            &mut Sink {
+                buf: &mut st.buf,
+                on: recording,
+            },
+            &mut |frames: &[Frame]| {
+                if cb {
+                    closed.push((
+                        NodeInfo::span(node, frames, Some(ts)),
+                        frames.last().map_or(0, |f| f.callbacks_seen),
+                    ));
+                }
+            },
+        );
+        if self.debug {
+            st.span_sites.truncate(st.stack.frames().len());
+        }
+        let over = recording && st.buf.len() >= BATCH && self.pipeline.push_batch(&mut st.buf);
+        drop(guard);
+        if over {
+            self.pipeline.wait_for_space();
+        }
+        if let Some(v) = violation {
+            violations::handle(vec![v], || sites_before.unwrap_or_default());
+        }
+        for (info, seen) in closed {
+            self.callbacks.ended(&info, seen);
+        }
+    }
+
+    /// Frees the tree's hold of a task whose node is gone.
+    pub(crate) fn release(&self, key: TaskKey) {
+        let mut reg = self.registry();
+        reg.tree.release(key);
+        if let Some(slot) = reg.nodes.get_mut(key.index()) {
+            if slot.strong_count() == 0 {
+                *slot = Weak::new();
+            }
+        }
+    }
+
+    /// Attaches a consumer. If nothing was recorded so far, recording starts
+    /// now from a snapshot of everything live (C6).
+    pub(crate) fn attach(&'static self, consumer: Box<dyn Consumer>) {
+        self.writer_started.call_once(|| {
+            let encoder = Encoder::new(self.clock.origin());
+            let writer = Writer::new(encoder, self.process_name.clone());
+            let spawned = std::thread::Builder::new()
+                .name("actrace-writer".into())
+                .spawn(move || writer.run(&self.pipeline, || self.pull()));
+            if let Err(e) = spawned {
+                eprintln!("actrace: cannot start the writer thread: {e}; nothing will be written");
+            }
+            register_at_exit();
+        });
+        let reg = self.registry();
+        if self.recording.load(Ordering::Acquire) {
+            self.pipeline.push(Item::Attach(consumer, None));
+            return;
+        }
+        // Lock every live task so no span operation runs while recording
+        // switches on; each then sees the switch under its own lock.
+        let nodes: Vec<Arc<TaskNode>> = reg.nodes.iter().filter_map(Weak::upgrade).collect();
+        let mut states: Vec<MutexGuard<'_, TaskState>> = nodes.iter().map(|n| n.lock()).collect();
+        self.recording.store(true, Ordering::Release);
+        let now = self.clock.now();
+        let mut snapshot = Vec::new();
+        for (lane, name) in reg.tree.namer().lanes() {
+            snapshot.push(Event::LaneName {
+                lane,
+                name: name.clone(),
+            });
+        }
+        for (node, st) in nodes.iter().zip(states.iter_mut()) {
+            if st.stack.task_ended() || !reg.tree.is_live(node.key) {
+                continue;
+            }
+            st.buf.clear();
+            snapshot.push(reg.tree.begin_event(node.key, node.start));
+            let mut last = node.start;
+            for f in st.stack.frames() {
+                // Spans begun before recording carry no time: show them as
+                // starting now, never before their parent.
+                let ts = if f.start.as_nanos() == 0 {
+                    now
+                } else {
+                    f.start
+                }
+                .max(last);
+                last = ts;
+                snapshot.push(Event::SpanBegin {
+                    lane: node.lane,
+                    ts,
+                    name: f.name.clone(),
+                });
+            }
+        }
+        self.pipeline.push(Item::Attach(consumer, Some(snapshot)));
+        drop(states);
+        drop(reg);
+        drop(nodes);
+    }
+
+    /// Moves events still buffered in tasks to the writer.
+    pub(crate) fn pull(&self) {
+        let nodes: Vec<Arc<TaskNode>> = self
+            .registry()
+            .nodes
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for node in &nodes {
+            let mut st = node.lock();
+            self.pipeline.push_batch(&mut st.buf);
+        }
+    }
+
+    /// Writes everything traced so far to every consumer.
+    pub(crate) fn flush(&self) {
+        if self.writer_started.is_completed() {
+            self.pull();
+            self.pipeline.sync(false);
+        }
+    }
+
+    /// Writes everything and closes every consumer's stream (valid JSON).
+    pub(crate) fn shutdown(&self) {
+        if self.writer_started.is_completed() {
+            self.pull();
+            self.pipeline.sync(true);
+        }
+    }
+
+    /// The live task count (M1).
+    pub(crate) fn live_tasks(&self) -> usize {
+        self.registry().tree.live_count()
+    }
+
+    fn debug_sites(&self, node: &Arc<TaskNode>) -> String {
+        if !self.debug {
+            return String::new();
+        }
+        let st = node.lock();
+        self.sites_of(node, &st)
+    }
+
+    fn sites(&self, node: &Arc<TaskNode>, spans: &[&'static Location<'static>]) -> String {
+        if !self.debug {
+            return String::new();
+        }
+        let mut out = String::from("\n  live nodes were created at:");
+        if let Some(site) = node.site {
+            out.push_str(&format!("\n    task {:?}: {site}", &*node.unique));
+        }
+        for site in spans {
+            out.push_str(&format!("\n    span: {site}"));
+        }
+        out
+    }
+
+    fn sites_of(&self, node: &Arc<TaskNode>, st: &TaskState) -> String {
+        let mut out = self.sites(node, &[]);
+        for (f, site) in st.stack.frames().iter().zip(&st.span_sites) {
+            out.push_str(&format!("\n    span {:?}: {site}", f.name.as_str()));
+        }
+        out
+    }
+}
+
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// Closes every stream when the program exits normally, so files are valid
+/// JSON without an explicit call.
+fn register_at_exit() {
+    #[cfg(unix)]
+    {
+        extern "C" fn at_exit() {
+            if let Some(rt) = Runtime::get() {
+                rt.shutdown();
+            }
+        }
+        extern "C" {
+            fn atexit(f: extern "C" fn()) -> std::os::raw::c_int;
+        }
+        // SAFETY: `at_exit` is a plain function that stays valid for the whole
+        // life of the process; registering it has no other precondition.
+        unsafe {
+            atexit(at_exit);
+        }
+    }
+}
