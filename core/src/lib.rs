@@ -13,6 +13,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod parse;
+pub use parse::{read_trace, ParseError, ParseErrorKind, Trace, TraceReader};
 
 mod chrome;
 mod event;
