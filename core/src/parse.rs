@@ -541,13 +541,14 @@ mod tests {
     use proptest::prelude::*;
 
     /// A trace as docs/trace-format.md describes it: two lanes, nested spans,
-    /// a lane reused by a second task with the same unique name, two flows and
-    /// a multi-byte UTF-8 name (so byte cuts land inside a character).
+    /// a lane reused by a second task with the same unique name, two flows, a
+    /// name with escapes and one with multi-byte UTF-8 (so that byte cuts land
+    /// inside escapes and characters).
     const EVENTS: &[&str] = &[
         r#"{"ph":"M","pid":1,"name":"process_name","args":{"name":"demo","origin_unix_us":1764140000000000}}"#,
         r#"{"ph":"M","pid":1,"tid":1,"name":"thread_name","args":{"name":"main#0"}}"#,
         r#"{"ph":"B","pid":1,"tid":1,"ts":0.000,"name":"main","args":{"id":"AAAA","task":"main#0"}}"#,
-        r#"{"ph":"B","pid":1,"tid":1,"ts":1.500,"name":"load config"}"#,
+        r#"{"ph":"B","pid":1,"tid":1,"ts":1.500,"name":"load \"config\" \u00e9\\x"}"#,
         r#"{"ph":"E","pid":1,"tid":1,"ts":3.250}"#,
         r#"{"ph":"M","pid":1,"tid":2,"name":"thread_name","args":{"name":"copy-dir#0"}}"#,
         r#"{"ph":"s","pid":1,"tid":1,"ts":4.000,"id":1,"cat":"actrace","name":"spawn"}"#,
@@ -647,7 +648,7 @@ mod tests {
         assert_eq!(
             render(&t),
             [
-                "main#0/1 load config 1.500..3.250",
+                "main#0/1 load \"config\" é\\x 1.500..3.250",
                 "copy-dir#0/2 read 5.500..6.000",
                 "copy-dir#0/1 copy-file a.txt 5.125..7.001",
                 "copy-dir#0/0 copy-dir 4.000..8.000",
@@ -700,7 +701,7 @@ mod tests {
         assert_eq!(
             render(&t),
             [
-                "main#0/1 load config 1.500..3.250",
+                "main#0/1 load \"config\" é\\x 1.500..3.250",
                 "main#0/0 main 0.000..",
                 "copy-dir#0/0 copy-dir 4.000..",
                 "copy-dir#0/1 copy-file a.txt 5.125..",
@@ -1246,11 +1247,11 @@ mod tests {
     }
 
     fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
-        let len = bytes.len().max(1);
+        let len = bytes.len();
         match *m {
-            Mutation::Flip(i, b) if !bytes.is_empty() => bytes[i % len] ^= b,
+            Mutation::Flip(i, b) if len > 0 => bytes[i % len] ^= b,
             Mutation::Insert(i, b) => bytes.insert(i % (len + 1), b),
-            Mutation::Delete(i) if !bytes.is_empty() => {
+            Mutation::Delete(i) if len > 0 => {
                 bytes.remove(i % len);
             }
             Mutation::Cut(i) => bytes.truncate(i % (len + 1)),
