@@ -203,6 +203,7 @@ export class TraceStore {
           this.iLane.push(-1);
           this.globalInstants.push(k);
           this.touchTime(ts);
+          this.events++;
         } else {
           const lane = this.lane(pid, tid);
           this.touch(lane, ts);
@@ -210,7 +211,6 @@ export class TraceStore {
           if (lane.instants.n && this.iTs.a[lane.instants.last()] > ts) lane.dirty = true;
           lane.instants.push(k);
         }
-        this.events++;
         return true;
       }
       case PH.M:

@@ -277,6 +277,7 @@ class Viewer {
       conn.hidden = true;
       this.follow = false;
       this.live = null;
+      this.drawNow();
       return;
     }
     conn.hidden = false;
