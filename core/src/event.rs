@@ -128,6 +128,11 @@ impl Event {
 pub trait EventSink {
     /// Takes one event.
     fn event(&mut self, event: Event);
+
+    /// False if the sink drops everything, so events need not be built.
+    fn wants_events(&self) -> bool {
+        true
+    }
 }
 
 impl EventSink for Vec<Event> {
@@ -142,4 +147,8 @@ pub struct Discard;
 
 impl EventSink for Discard {
     fn event(&mut self, _event: Event) {}
+
+    fn wants_events(&self) -> bool {
+        false
+    }
 }

@@ -71,7 +71,7 @@ impl Context {
     /// is the thread's current context, so ambient spans nest under it.
     #[track_caller]
     pub fn span(&self, name: impl Into<Name>) -> Span<'static> {
-        Span::enter_new(self.start_span(name.into(), Location::caller()))
+        Span::from_context(self, name.into(), Location::caller())
     }
 
     /// Adopts the task and span position of `other` (R15, the seed's

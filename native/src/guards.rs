@@ -1,11 +1,13 @@
 //! Handles that end tasks and spans: explicitly with `end()`, or when dropped.
 
-use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::Location;
+use std::sync::Arc;
 
-use actrace_core::Name;
+use actrace_core::{Name, Position, StackKind};
 
+use crate::node::TaskNode;
+use crate::runtime::Runtime;
 use crate::{ambient, Context};
 
 /// Ends a task or span started with [`Context::with_task`] or
@@ -70,7 +72,7 @@ impl Task {
     /// before the span (R10).
     #[track_caller]
     pub fn span(&mut self, name: impl Into<Name>) -> Span<'_> {
-        Span::enter_new(self.ctx.start_span(name.into(), Location::caller()))
+        Span::from_borrowed(&self.ctx, name.into(), Location::caller())
     }
 
     /// A context for this task, to pass to code that starts child tasks.
@@ -103,53 +105,118 @@ impl Drop for Task {
 /// A span that ends when dropped (or on [`Span::end`]). While it lives it is
 /// the current context of the thread that started it, so code deep in the call
 /// stack nests its spans under it.
+///
+/// A span started from a guard borrows that guard's task instead of holding a
+/// reference count of its own, which keeps the hot path to a minimum.
 #[must_use = "dropping a Span ends it at once"]
 pub struct Span<'parent> {
-    ctx: Context,
-    prev: Option<Context>,
-    _parent: PhantomData<&'parent mut ()>,
+    node: Option<Holder<'parent>>,
+    pos: Position,
+    prev: ambient::Previous,
 }
 
-impl Span<'static> {
-    pub(crate) fn enter_new(ctx: Context) -> Self {
-        let prev = ambient::replace(ctx.clone());
-        Span {
-            ctx,
-            prev: Some(prev),
-            _parent: PhantomData,
+enum Holder<'a> {
+    Borrowed(&'a Arc<TaskNode>),
+    Owned(Arc<TaskNode>),
+}
+
+impl Holder<'_> {
+    fn node(&self) -> &Arc<TaskNode> {
+        match self {
+            Holder::Borrowed(n) => n,
+            Holder::Owned(n) => n,
         }
     }
 }
 
-impl Span<'_> {
+impl<'a> Span<'a> {
+    /// Starts a span in `node` from `pos`; it becomes the current context.
+    fn start(
+        node: Option<Holder<'a>>,
+        pos: Position,
+        name: Name,
+        site: &'static Location<'static>,
+    ) -> Self {
+        let Some(holder) = node else {
+            Context::none().start_span(name, site);
+            return Span {
+                node: None,
+                pos: Position::TASK,
+                prev: ambient::Previous::Untouched,
+            };
+        };
+        match Runtime::get().and_then(|rt| rt.begin_span(holder.node(), pos, name, site)) {
+            Some(pos) => {
+                let prev = ambient::push(holder.node(), pos);
+                Span {
+                    node: Some(holder),
+                    pos,
+                    prev,
+                }
+            }
+            None => Span {
+                node: None,
+                pos: Position::TASK,
+                prev: ambient::Previous::Untouched,
+            },
+        }
+    }
+
+    pub(crate) fn from_context(
+        ctx: &Context,
+        name: Name,
+        site: &'static Location<'static>,
+    ) -> Span<'static> {
+        Span::start(ctx.node.clone().map(Holder::Owned), ctx.pos, name, site)
+    }
+
+    pub(crate) fn from_borrowed(
+        ctx: &'a Context,
+        name: Name,
+        site: &'static Location<'static>,
+    ) -> Self {
+        Span::start(ctx.node.as_ref().map(Holder::Borrowed), ctx.pos, name, site)
+    }
+
     /// Starts a child span; it borrows this one mutably, so the compiler rules
     /// out siblings (R9) and ending out of order (R10).
     #[track_caller]
     pub fn span(&mut self, name: impl Into<Name>) -> Span<'_> {
-        Span::enter_new(self.ctx.start_span(name.into(), Location::caller()))
+        let node = self.node.as_ref().map(|h| Holder::Borrowed(h.node()));
+        Span::start(node, self.pos, name.into(), Location::caller())
+    }
+
+    /// Starts a child task of this span.
+    #[track_caller]
+    pub fn task(&self, name: impl Into<Name>) -> Task {
+        Task::new(self.context().start_task(name.into(), Location::caller()))
     }
 
     /// A context for this span, to pass to code that starts child tasks.
     pub fn context(&self) -> Context {
-        self.ctx.clone()
+        Context {
+            node: self.node.as_ref().map(|h| h.node().clone()),
+            pos: self.pos,
+        }
+    }
+
+    /// The span-stack string (R13), or `None` if the span was not recorded
+    /// (started outside any task).
+    pub fn stack(&self, kind: StackKind) -> Option<String> {
+        self.context().stack(kind)
     }
 
     /// Ends the span now (R7, R10).
     pub fn end(self) {}
 }
 
-impl Deref for Span<'_> {
-    type Target = Context;
-    fn deref(&self) -> &Context {
-        &self.ctx
-    }
-}
-
 impl Drop for Span<'_> {
     fn drop(&mut self) {
-        self.ctx.end();
-        if let Some(prev) = self.prev.take() {
-            ambient::replace(prev);
+        if let (Some(holder), Some(rt)) = (&self.node, Runtime::get()) {
+            rt.end_span(holder.node(), self.pos);
+        }
+        if let Some(holder) = &self.node {
+            ambient::pop(holder.node(), std::mem::take(&mut self.prev));
         }
     }
 }

@@ -45,6 +45,7 @@ mod names;
 mod node;
 mod pipeline;
 mod runtime;
+mod spin_lock;
 mod violations;
 
 pub use actrace_core::{Name, StackKind, Violation};

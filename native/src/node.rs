@@ -2,11 +2,12 @@
 //! stack and its event buffer, behind a lock of its own.
 
 use std::panic::Location;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use actrace_core::{Event, LaneId, Name, NodeId, SpanStack, TaskKey};
 
 use crate::runtime::Runtime;
+use crate::spin_lock::{SpinGuard, SpinLock};
 
 pub(crate) struct TaskNode {
     pub(crate) key: TaskKey,
@@ -20,7 +21,7 @@ pub(crate) struct TaskNode {
     pub(crate) site: Option<&'static Location<'static>>,
     /// Callbacks registered when the task began (R14).
     pub(crate) callbacks_seen: u32,
-    state: Mutex<TaskState>,
+    state: SpinLock<TaskState>,
 }
 
 /// Everything a span operation touches. Only this task's lock guards it, so
@@ -52,7 +53,7 @@ impl TaskNode {
             start,
             site,
             callbacks_seen,
-            state: Mutex::new(TaskState {
+            state: SpinLock::new(TaskState {
                 stack,
                 buf: Vec::new(),
                 span_sites: Vec::new(),
@@ -60,10 +61,9 @@ impl TaskNode {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, TaskState> {
-        // A panic while the lock was held (only in a user callback's absence,
-        // e.g. allocation failure) leaves the state consistent enough to go on.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    #[inline]
+    pub(crate) fn lock(&self) -> SpinGuard<'_, TaskState> {
+        self.state.lock()
     }
 }
 

@@ -14,6 +14,7 @@ use crate::callbacks::{Callbacks, NodeInfo};
 use crate::clock::Clock;
 use crate::node::{TaskNode, TaskState};
 use crate::pipeline::{Item, Pipeline, Writer, BATCH};
+use crate::spin_lock::SpinGuard;
 use crate::{violations, Consumer, FileConsumer};
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -50,6 +51,11 @@ impl EventSink for Sink<'_> {
         if self.on {
             self.buf.push(event);
         }
+    }
+
+    #[inline]
+    fn wants_events(&self) -> bool {
+        self.on
     }
 }
 
@@ -287,8 +293,10 @@ impl Runtime {
         if !begun.violations.is_empty() {
             violations::handle(begun.violations, || self.debug_sites(node));
         }
-        for (info, seen) in closed {
-            self.callbacks.ended(&info, seen);
+        if cb {
+            for (info, seen) in closed {
+                self.callbacks.ended(&info, seen);
+            }
         }
         if let Some(info) = began {
             self.callbacks.began(&info);
@@ -337,8 +345,10 @@ impl Runtime {
         if let Some(v) = violation {
             violations::handle(vec![v], || sites_before.unwrap_or_default());
         }
-        for (info, seen) in closed {
-            self.callbacks.ended(&info, seen);
+        if cb {
+            for (info, seen) in closed {
+                self.callbacks.ended(&info, seen);
+            }
         }
     }
 
@@ -375,7 +385,7 @@ impl Runtime {
         // Lock every live task so no span operation runs while recording
         // switches on; each then sees the switch under its own lock.
         let nodes: Vec<Arc<TaskNode>> = reg.nodes.iter().filter_map(Weak::upgrade).collect();
-        let mut states: Vec<MutexGuard<'_, TaskState>> = nodes.iter().map(|n| n.lock()).collect();
+        let mut states: Vec<SpinGuard<'_, TaskState>> = nodes.iter().map(|n| n.lock()).collect();
         self.recording.store(true, Ordering::Release);
         let now = self.clock.now();
         let mut snapshot = Vec::new();
