@@ -4,7 +4,7 @@
 use std::panic::Location;
 use std::sync::Arc;
 
-use actrace_core::{Event, LaneId, Name, NodeId, SpanStack, TaskKey};
+use actrace_core::{Event, LaneId, Name, NodeId, SpanStack, TaskKey, TaskStarted};
 
 use crate::runtime::Runtime;
 use crate::spin_lock::{SpinGuard, SpinLock};
@@ -36,20 +36,18 @@ pub(crate) struct TaskState {
 
 impl TaskNode {
     pub(crate) fn new(
-        key: TaskKey,
-        lane: LaneId,
+        started: &TaskStarted,
         chain: Box<[(NodeId, Name)]>,
-        unique: Arc<str>,
         start: actrace_core::Timestamp,
         site: Option<&'static Location<'static>>,
         callbacks_seen: u32,
         stack: SpanStack,
     ) -> Self {
         TaskNode {
-            key,
-            lane,
+            key: started.key,
+            lane: started.lane,
             chain,
-            unique,
+            unique: started.unique.clone(),
             start,
             site,
             callbacks_seen,

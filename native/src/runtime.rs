@@ -156,10 +156,8 @@ impl Runtime {
         let key = started.key;
         let stack = SpanStack::new(started.lane, reg.tree.desc(key), started.span_ids.clone());
         let node = Arc::new(TaskNode::new(
-            key,
-            started.lane,
+            &started,
             reg.tree.chain(key).into_boxed_slice(),
-            started.unique.clone(),
             ts,
             self.debug.then_some(site),
             callbacks_seen,
