@@ -135,7 +135,6 @@ impl Runtime {
     ) -> Arc<TaskNode> {
         let callbacks_seen = self.callbacks.count();
         let mut reg = self.registry();
-        let ts = self.clock.now();
         let started = reg.tree.start(from.map(|n| n.key), name);
         let recording = self.recording();
         let mut over = false;
@@ -143,16 +142,23 @@ impl Runtime {
         let parent = started
             .parent
             .and_then(|(p, _, _)| reg.nodes[p.index()].upgrade());
-        if let (true, Some(parent), Some(flow)) = (recording, &parent, started.flow_start(ts)) {
-            // The arrow starts on the parent's lane, in order with its other
-            // events, and is handed over before the child's events can be.
-            let mut ps = parent.lock();
-            if !ps.stack.task_ended() {
-                ps.buf.push(flow);
-                over |= self.pipeline.push_batch(&mut ps.buf);
-                flowed = true;
+        let ts = match (recording, &parent) {
+            (true, Some(parent)) => {
+                // The arrow starts on the parent's lane, in order with its
+                // other events: the time is read under the parent's lock so it
+                // cannot precede an event the parent's thread just wrote. The
+                // parent's batch is handed over before the child's can be.
+                let mut ps = parent.lock();
+                let ts = self.clock.now();
+                if let (false, Some(flow)) = (ps.stack.task_ended(), started.flow_start(ts)) {
+                    ps.buf.push(flow);
+                    over |= self.pipeline.push_batch(&mut ps.buf);
+                    flowed = true;
+                }
+                ts
             }
-        }
+            _ => self.clock.now(),
+        };
         let key = started.key;
         let stack = SpanStack::new(started.lane, reg.tree.desc(key), started.span_ids.clone());
         let node = Arc::new(TaskNode::new(
