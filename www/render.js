@@ -33,7 +33,7 @@ export function readTheme(element) {
     laneAlt: v('--lane-alt', dark ? '#1c1f24' : '#f6f7f9'),
     sel: v('--sel', dark ? '#ffd54a' : '#1a56db'),
     match: v('--match', dark ? '#ff9800' : '#e8590c'),
-    flow: v('--flow', dark ? 'rgba(180,190,255,0.75)' : 'rgba(60,70,160,0.7)'),
+    flow: v('--flow', dark ? 'rgba(170,180,255,0.55)' : 'rgba(50,60,150,0.5)'),
     overview: v('--overview', dark ? '#4a78c2' : '#6b93d6'),
     window: v('--window', dark ? 'rgba(255,255,255,0.14)' : 'rgba(26,86,219,0.14)'),
     sliceText: dark ? '#f2f2f2' : '#15171a',
@@ -376,7 +376,7 @@ export class Renderer {
     const W = this.width;
     const heads = [];
     ctx.strokeStyle = this.theme.flow;
-    ctx.lineWidth = 1.2;
+    ctx.lineWidth = 1;
     ctx.beginPath();
     let count = 0;
     let lastKey = -1;

@@ -44,7 +44,7 @@ const TEMPLATE = `
   </div>
   <button class="av-follow" type="button" aria-pressed="false" title="Keep the newest events in view (F)" hidden>Follow live</button>
   <span class="av-conn" data-field="connection" hidden></span>
-  <span class="av-status" data-field="status"></span>
+  <span class="av-spacer"></span>
   <button class="av-help-btn" type="button" title="Keyboard help (?)" aria-label="Keyboard help">?</button>
 </div>
 <div class="av-error" role="alert" data-field="error" hidden></div>
@@ -66,6 +66,7 @@ const TEMPLATE = `
     <div class="av-details-body"></div>
   </aside>
 </div>
+<div class="av-footer"><span class="av-status" data-field="status"></span><span class="av-warnings" data-field="warnings-bar"></span></div>
 <div class="av-drop" hidden><div>Drop a trace file to open it</div></div>
 <div class="av-help" role="dialog" aria-modal="true" aria-label="Keyboard help" data-field="help" hidden>
   <div class="av-help-box">
@@ -96,6 +97,7 @@ class Viewer {
       follow: q('.av-follow'),
       conn: q('.av-conn'),
       status: q('.av-status'),
+      warnings: q('.av-warnings'),
       error: q('.av-error'),
       notice: q('.av-notice'),
       empty: q('.av-empty'),
@@ -166,7 +168,7 @@ class Viewer {
       clear: () => v.reset(),
       destroy: () => v.destroy(),
       // Hooks for tests and debugging.
-      view: () => ({ ...v.view, follow: v.follow }),
+      view: () => ({ ...v.view, follow: v.follow, tMin: v.store.tMin, tMax: v.store.tMax }),
       setView: (t0, t1) => {
         v.view.t0 = t0;
         v.view.t1 = t1;
@@ -368,20 +370,21 @@ class Viewer {
       if (s.flowPairs) parts.push(`${s.flowPairs.toLocaleString('en')} flows`);
       if (this.loadMs !== null && !this.live) parts.push(`loaded in ${Math.round(this.loadMs)} ms`);
     }
-    let warn = '';
-    if (s.dropped) warn += `⚠ ${s.dropped.toLocaleString('en')} events dropped by the server. `;
-    if (s.gapClosed) warn += `⚠ ${s.gapClosed} slices ended while disconnected. `;
-    if (s.warnings) warn += `⚠ ${s.warnings} events skipped (first: ${s.firstWarning}). `;
-    const ignored = [...s.ignored].map(([ph, n]) => `${n} "${String.fromCharCode(ph)}"`).join(', ');
-    if (ignored) warn += `${ignored} events not shown (unsupported type).`;
     this.el.status.textContent = parts.join(' · ');
-    if (warn) {
+    const bar = this.el.warnings;
+    bar.replaceChildren();
+    const add = (field, text) => {
       const w = document.createElement('span');
       w.className = 'av-warn';
-      w.dataset.field = s.dropped ? 'dropped' : 'warnings';
-      w.textContent = ' ' + warn.trim();
-      this.el.status.append(w);
-    }
+      w.dataset.field = field;
+      w.textContent = text;
+      bar.append(w);
+    };
+    if (s.dropped) add('dropped', `⚠ ${s.dropped.toLocaleString('en')} events dropped by the server`);
+    if (s.gapClosed) add('gap', `⚠ ${s.gapClosed} slices ended while disconnected`);
+    if (s.warnings) add('warnings', `⚠ ${s.warnings} events skipped (first: ${s.firstWarning})`);
+    const ignored = [...s.ignored].map(([ph, n]) => `${n} "${String.fromCharCode(ph)}"`).join(', ');
+    if (ignored) add('ignored', `${ignored} events not shown (unsupported type)`);
   }
 
   // --- View --------------------------------------------------------------------

@@ -102,7 +102,7 @@ describe('other Chrome traces', () => {
     const pos = await page.evaluate(() => window.actraceViewer.slicePosition(window.actraceViewer.findSlices('Layout')[0]));
     const frame = await page.evaluate(() => window.actraceViewer.slicePosition(window.actraceViewer.findSlices('Frame')[0]));
     assert.ok(pos.y > frame.y, 'Layout is drawn one row below Frame');
-    assert.match(await page.locator('[data-field=status]').textContent(), /1 "C" events not shown/);
+    assert.match(await page.locator('[data-field=ignored]').textContent(), /1 "C" events not shown/);
     // Escaped lane names are decoded.
     await page.mouse.click(pos.x, pos.y);
     await page.waitForFunction(() => !document.querySelector('[data-field=details]').hidden);
