@@ -16,6 +16,7 @@ export const TRACKS_TOP = OVERVIEW_H + RULER_H;
 export const ROW_H = 18;
 export const LANE_PAD = 5;
 export const GUTTER = 210;
+const MAX_FLOWS = 400; // more arrows than this on screen are not drawn
 
 const LIGHT_HUES = [210, 150, 30, 280, 0, 190, 95, 330, 50, 250, 170, 15];
 
@@ -193,7 +194,10 @@ export class Renderer {
             const lastEnd = end[a[j - 1]];
             if (j - 1 > i && X0 + (lastEnd - t0) * k > px + 2) j--; // a wide one: drawn on its own
             const xEnd = Math.max(px + 1, X0 + (Math.min(end[a[j - 1]], tEnd) - t0) * k);
-            push(j - 1 > i ? this.mergedBatch : this.batches[this.colourOf(names[s])], px, y, xEnd - px, ROW_H - 1);
+            // Sub-pixel slices are drawn in one neutral colour so that
+            // neighbours merge into runs (see push); colour returns as soon
+            // as a slice is a pixel wide.
+            push(this.mergedBatch, px, y, xEnd - px, ROW_H - 1);
             drawn += j - i;
             i = j;
             continue;
@@ -212,6 +216,9 @@ export class Renderer {
       // Instants of this lane: small triangles on its first row.
       if (lane.instants.n) this.drawInstants(lane, laneTop + LANE_PAD, view, k);
     }
+    let rects = this.mergedBatch.n / 4;
+    for (const b of this.batches) rects += b.n / 4;
+    this.lastRects = rects;
     for (let c = 0; c < this.batches.length; c++) {
       const b = this.batches[c];
       if (b.n === 0) continue;
@@ -379,7 +386,7 @@ export class Renderer {
     ctx.lineWidth = 1;
     ctx.beginPath();
     let count = 0;
-    let lastKey = -1;
+    const seen = new Set();
     for (let f = 0; f < n; f++) {
       const ta = fromTs[f];
       const tb = toTs[f];
@@ -392,18 +399,32 @@ export class Renderer {
       const ya = top + geo.ys[oa] + LANE_PAD + ROW_H / 2;
       const yb = top + geo.ys[ob] + LANE_PAD + ROW_H / 2;
       if ((ya < TRACKS_TOP && yb < TRACKS_TOP) || (ya > this.height && yb > this.height)) continue;
-      // Level of detail: many arrows starting in the same pixel to the same lane look like one.
-      const key = Math.round(xa) * 65536 + ob;
-      if (key === lastKey) continue;
-      lastKey = key;
+      // Level of detail: arrows between the same two lanes that start and end
+      // in the same pixel columns look like one.
+      const key = ((Math.round(xa) * 8192 + Math.round(xb)) * 4096 + oa) * 4096 + ob;
+      if (seen.has(key)) continue;
+      seen.add(key);
       const bend = Math.min(40, Math.abs(yb - ya) / 2 + 6);
       ctx.moveTo(xa, ya);
       ctx.bezierCurveTo(xa + bend, ya, xb - bend, yb, xb, yb);
       if (xb >= GUTTER && xb <= W) heads.push(xb, yb);
       count++;
+      if (count > MAX_FLOWS) break;
     }
+    if (count > MAX_FLOWS) {
+      // Thousands of arrows only hide the slices: zoom in to see them.
+      ctx.beginPath();
+      this.hiddenFlows = count;
+      ctx.font = this.theme.font;
+      ctx.fillStyle = this.theme.muted;
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'top';
+      ctx.fillText('flow arrows hidden at this zoom — zoom in to see them', W - 8, TRACKS_TOP + 4);
+      ctx.textAlign = 'left';
+      return;
+    }
+    this.hiddenFlows = 0;
     ctx.stroke();
-    if (count > 3000) return; // arrow heads only when they can be told apart
     ctx.fillStyle = this.theme.flow;
     ctx.beginPath();
     for (let q = 0; q < heads.length; q += 2) {
@@ -595,6 +616,18 @@ export class Renderer {
 }
 
 function push(batch, x, y, w, h) {
+  const n0 = batch.n;
+  if (n0 > 0) {
+    // Touching the previous rectangle of this colour on the same row: grow
+    // it instead. Dense zoomed-out rows become a few long runs, not one
+    // fillRect per pixel.
+    const r = batch.r;
+    const end = r[n0 - 4] + r[n0 - 2];
+    if (r[n0 - 3] === y && x <= end + 0.01 && x >= r[n0 - 4]) {
+      if (x + w > end) r[n0 - 2] = x + w - r[n0 - 4];
+      return;
+    }
+  }
   if (batch.n + 4 > batch.r.length) {
     const next = new Float32Array(batch.r.length * 2);
     next.set(batch.r);

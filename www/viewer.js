@@ -134,6 +134,7 @@ class Viewer {
     this.loading = false;
     this.live = null;
     this.frame = 0;
+    this.frames = 0; // frames drawn, for benchmarks
     this.statusTime = 0;
     this.detailsVersion = -1;
     this.detailsTime = 0;
@@ -332,6 +333,9 @@ class Viewer {
       connection: this.live ? this.live.state : null,
       connections: this.live ? this.live.connections : 0,
       frameMs: this.renderer.lastFrameMs,
+      frames: this.frames,
+      rects: this.renderer.lastRects,
+      drawn: this.renderer.lastDrawn,
       loading: this.loading,
     };
   }
@@ -580,6 +584,7 @@ class Viewer {
   }
 
   drawNow() {
+    this.frames++;
     const st = this.store;
     this.updateView();
     const hasData = st.events > 0;
