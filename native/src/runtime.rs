@@ -257,6 +257,11 @@ impl Runtime {
         } else {
             Timestamp::from_nanos(0)
         };
+        // In debug mode, where the live nodes a violation names were created:
+        // the spans it closes (R9) are gone once `begin` returns.
+        let sites_before = (self.debug
+            && (!st.stack.is_live(from) || st.stack.frames().len() > from.depth()))
+        .then(|| self.sites_of(node, st));
         let mut closed = Vec::new();
         let begun = st.stack.begin(
             from,
@@ -295,7 +300,9 @@ impl Runtime {
             self.pipeline.wait_for_space();
         }
         if !begun.violations.is_empty() {
-            violations::handle(begun.violations, || self.debug_sites(node));
+            violations::handle(begun.violations, || {
+                sites_before.map_or_else(String::new, |s| format!("{s}\n    new span: {site}"))
+            });
         }
         if cb {
             for (info, seen) in closed {
@@ -462,14 +469,6 @@ impl Runtime {
     /// The live task count (M1).
     pub(crate) fn live_tasks(&self) -> usize {
         self.registry().tree.live_count()
-    }
-
-    fn debug_sites(&self, node: &Arc<TaskNode>) -> String {
-        if !self.debug {
-            return String::new();
-        }
-        let st = node.lock();
-        self.sites_of(node, &st)
     }
 
     fn sites(&self, node: &Arc<TaskNode>, spans: &[&'static Location<'static>]) -> String {
