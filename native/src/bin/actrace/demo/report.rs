@@ -69,7 +69,7 @@ fn write_report(
     writeln!(w, "  events: {}", trace.events)?;
     writeln!(
         w,
-        "  slices: {} ended, {} still open, nested up to {deepest} deep",
+        "  slices: {} ended, {} still open, spans nested up to {deepest} deep",
         trace.slices.len(),
         trace.open_slices.len()
     )?;
