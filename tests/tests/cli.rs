@@ -50,9 +50,12 @@ fn actrace() -> Command {
     cmd
 }
 
-/// A directory of this test's own under the system's temporary directory.
+/// A directory of this test's own under Cargo's scratch space for tests,
+/// emptied first, so reruns don't pile up files.
 fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("actrace-cli-{}-{test}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("actrace-cli")
+        .join(test);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
