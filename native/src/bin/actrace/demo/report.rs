@@ -46,13 +46,16 @@ fn write_report(
     env_file: Option<&Path>,
     trace: &Trace,
 ) -> std::fmt::Result {
+    let workers = plan.workers.min(plan.dirs);
     writeln!(
         w,
-        "actrace demo: copied {} directories of {} files ({}) with {} workers in {:.1} ms; every copy verified.",
+        "actrace demo: copied {} {} of {} {} ({}) with {workers} {} in {:.1} ms; every copy verified.",
         plan.dirs,
+        plural(plan.dirs, "directory", "directories"),
         plan.files,
+        plural(plan.files, "file", "files"),
         Bytes(outcome.bytes),
-        plan.workers,
+        plural(workers, "worker", "workers"),
         outcome.elapsed.as_secs_f64() * 1e3
     )?;
     let size = std::fs::metadata(out).map_or(0, |m| m.len());
@@ -62,7 +65,8 @@ fn write_report(
         "not closed"
     };
     writeln!(w, "\ntrace: {} ({}, {state})", out.display(), Bytes(size))?;
-    if let Some(env) = env_file {
+    // actrace reports by itself when it cannot write ACTRACE_FILE.
+    if let Some(env) = env_file.filter(|env| read_path(env).is_ok()) {
         writeln!(w, "       also written to ACTRACE_FILE={}", env.display())?;
     }
     let deepest = trace.slices.iter().map(|s| s.depth).max().unwrap_or(0);
@@ -85,8 +89,8 @@ fn write_report(
         writeln!(
             w,
             "    {base:<14} {tasks:>3} {} on {lanes} {}{reused}",
-            plural(tasks, "task"),
-            plural(lanes, "lane")
+            plural(tasks, "task", "tasks"),
+            plural(lanes, "lane", "lanes")
         )?;
     }
     let cmd = shell_word(&out.display().to_string());
@@ -132,11 +136,11 @@ fn tasks_by_base(trace: &Trace) -> Vec<(String, (usize, usize))> {
         .collect()
 }
 
-fn plural(n: usize, word: &str) -> String {
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 {
-        word.to_owned()
+        one
     } else {
-        format!("{word}s")
+        many
     }
 }
 
