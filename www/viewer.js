@@ -136,6 +136,7 @@ class Viewer {
     this.frame = 0;
     this.frames = 0; // frames drawn, for benchmarks
     this.statusTime = 0;
+    this.statusTimer = 0;
     this.detailsVersion = -1;
     this.detailsTime = 0;
     this.sourceName = '';
@@ -197,6 +198,7 @@ class Viewer {
     if (this.live) this.live.close();
     this.live = null;
     this.store = new TraceStore();
+    this.lowerNames = null;
     this.renderer.store = this.store;
     this.renderer.nameColour = new Int8Array(0);
     this.renderer.histogram = null;
@@ -325,6 +327,7 @@ class Viewer {
       flows: s.flowPairs,
       events: s.events,
       loadMs: this.loadMs,
+      loadStartMs: this.loadStart,
       instants: s.iTs.n,
       dropped: s.dropped,
       warnings: s.warnings,
@@ -364,7 +367,16 @@ class Viewer {
 
   updateStatus(force) {
     const now = performance.now();
-    if (!force && now - this.statusTime < 250) return;
+    if (!force && now - this.statusTime < 250) {
+      // Throttled while data streams in; a trailing update shows the final numbers.
+      if (!this.statusTimer) {
+        this.statusTimer = setTimeout(() => {
+          this.statusTimer = 0;
+          this.updateStatus(true);
+        }, 260);
+      }
+      return;
+    }
     this.statusTime = now;
     const s = this.store;
     const parts = [];
@@ -541,10 +553,18 @@ class Viewer {
       this.requestDraw();
       return;
     }
-    // Match names once, then pick slices by name id.
-    const strings = st.strings.strings;
-    const matches = new Uint8Array(strings.length + 1);
-    for (let i = 0; i < strings.length; i++) if (strings[i].toLowerCase().includes(query)) matches[i] = 1;
+    // Match each name used by a slice once, then pick slices by name id.
+    const n = st.strings.size;
+    const used = new Uint8Array(n + 1);
+    for (let s = 0; s < st.count; s++) used[st.sName[s] + 1] = 1;
+    const matches = new Uint8Array(n + 1);
+    const lower = this.lowerNames || (this.lowerNames = []);
+    for (let i = 0; i < n; i++) {
+      if (!used[i + 1]) continue;
+      let text = lower[i];
+      if (text === undefined) text = lower[i] = st.strings.get(i).toLowerCase();
+      if (text.includes(query)) matches[i] = 1;
+    }
     const list = [];
     for (let s = 0; s < st.count; s++) if (matches[st.sName[s]]) list.push(s);
     list.sort((a, b) => st.sStart[a] - st.sStart[b] || a - b);
