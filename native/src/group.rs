@@ -36,14 +36,31 @@ impl<'scope, 'env> TaskGroup<'scope, 'env> {
 /// Opens a span named `name` in `parent`, lets `f` spawn child tasks into the
 /// group, and waits for all of them before the span ends.
 #[track_caller]
-pub fn task_group<R>(
+pub fn task_group<'env, R>(
     parent: &Context,
     name: impl Into<Name>,
-    f: impl for<'s, 'e> FnOnce(&TaskGroup<'s, 'e>) -> R,
+    f: impl for<'scope> FnOnce(&TaskGroup<'scope, 'env>) -> R,
 ) -> R {
     let span: Span<'static> = parent.span(name);
     let ctx = span.context();
     let out = std::thread::scope(|scope| f(&TaskGroup { scope, parent: ctx }));
     drop(span);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_children_may_borrow_local_data() {
+        let root = crate::root_task("group-test");
+        let data = vec![1, 2, 3];
+        let total = task_group(&root, "sum", |g| {
+            let a = g.spawn("part", |_| data[..1].iter().sum::<i32>());
+            let b = g.spawn("part", |_| data[1..].iter().sum::<i32>());
+            a.join().unwrap() + b.join().unwrap()
+        });
+        assert_eq!(total, 6);
+    }
 }
