@@ -29,7 +29,8 @@
 //! ```
 //!
 //! Set `ACTRACE_FILE=trace.json` to write the trace of any program from its
-//! first traced activity on.
+//! first traced activity on, and `ACTRACE_LISTEN=127.0.0.1:9000` to watch it
+//! live in a browser at that address ([`serve`] does the same from code).
 
 mod ambient;
 mod callbacks;
@@ -40,25 +41,29 @@ mod file;
 mod future;
 mod group;
 mod guards;
+mod metrics;
 mod mirror;
 mod names;
 mod node;
 mod pipeline;
 mod runtime;
+mod server;
 mod spin_lock;
 mod violations;
 
 pub use actrace_core::{Name, StackKind, Violation};
 pub use ambient::Entered;
 pub use callbacks::{on_begin, on_end, NodeInfo};
-pub use consumer::Consumer;
+pub use consumer::{Consumer, Detached, FellBehind};
 pub use context::Context;
 pub use file::FileConsumer;
 pub use future::{FutureExt, InTask};
 pub use group::{task_group, TaskGroup};
 pub use guards::{Done, Span, Task};
+pub use metrics::{metrics, register_metrics, MetricsSnapshot};
 #[doc(hidden)]
 pub use names::__strip_function_name;
+pub use server::{serve, Server, ServerBuilder};
 pub use violations::{policy, set_policy, set_violation_hook, Policy};
 
 use runtime::Runtime;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use actrace_core::{Encoder, Event};
 
+use crate::metrics::{Closed, STATS};
 use crate::mirror::Mirror;
 use crate::Consumer;
 
@@ -200,6 +201,7 @@ impl Writer {
     }
 
     fn events(&mut self, batch: &[Event]) {
+        STATS.events(batch.len());
         let encode = !self.consumers.is_empty();
         for event in batch {
             self.mirror.apply(event);
@@ -231,6 +233,7 @@ impl Writer {
                 }
             }
         }
+        STATS.attached(consumer.kind());
         match consumer.write(&head).and_then(|()| consumer.flush()) {
             Ok(()) => self.consumers.push(consumer),
             Err(e) => report_consumer_error(&*consumer, &e),
@@ -267,14 +270,29 @@ impl Writer {
         let mut tail = Vec::new();
         self.encoder.close(&mut tail);
         for mut c in self.consumers.drain(..) {
-            if let Err(e) = c.write(&tail).and_then(|()| c.close()) {
-                report_consumer_error(&*c, &e);
+            match c.write(&tail).and_then(|()| c.close()) {
+                Ok(()) => STATS.detached(c.kind(), Closed::End),
+                Err(e) => report_consumer_error(&*c, &e),
             }
         }
     }
 }
 
 fn report_consumer_error(consumer: &dyn Consumer, error: &std::io::Error) {
+    if crate::consumer::detached(error) {
+        STATS.detached(consumer.kind(), Closed::End);
+        return;
+    }
+    let slow = crate::consumer::fell_behind(error);
+    STATS.detached(
+        consumer.kind(),
+        if slow { Closed::Slow } else { Closed::Error },
+    );
+    if slow {
+        // Expected under load and said to the client itself; one line only.
+        eprintln!("actrace: {} was disconnected: {error}", consumer.describe());
+        return;
+    }
     eprintln!(
         "actrace: {} failed and was closed: {error}",
         consumer.describe()

@@ -116,6 +116,9 @@ impl Runtime {
                 ),
             }
         }
+        if let Some(addr) = std::env::var_os("ACTRACE_LISTEN").filter(|a| !a.is_empty()) {
+            crate::server::serve_from_env(self, &addr.to_string_lossy());
+        }
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
@@ -377,6 +380,17 @@ impl Runtime {
     /// Attaches a consumer. If nothing was recorded so far, recording starts
     /// now from a snapshot of everything live (C6).
     pub(crate) fn attach(&'static self, consumer: Box<dyn Consumer>) {
+        self.attach_or_record(Some(consumer));
+    }
+
+    /// Starts recording now, with no consumer yet: the writer's mirror then
+    /// follows the stream, so consumers attached later (a live server's
+    /// clients) see open spans with their real start times (C6).
+    pub(crate) fn start_recording(&'static self) {
+        self.attach_or_record(None);
+    }
+
+    fn attach_or_record(&'static self, consumer: Option<Box<dyn Consumer>>) {
         self.writer_started.call_once(|| {
             let encoder = Encoder::new(self.clock.origin());
             let writer = Writer::new(encoder, self.process_name.clone());
@@ -390,7 +404,9 @@ impl Runtime {
         });
         let reg = self.registry();
         if self.recording.load(Ordering::Acquire) {
-            self.pipeline.push(Item::Attach(consumer, None));
+            if let Some(consumer) = consumer {
+                self.pipeline.push(Item::Attach(consumer, None));
+            }
             return;
         }
         // Lock every live task so no span operation runs while recording
@@ -430,7 +446,11 @@ impl Runtime {
                 });
             }
         }
-        self.pipeline.push(Item::Attach(consumer, Some(snapshot)));
+        self.pipeline.push(match consumer {
+            Some(consumer) => Item::Attach(consumer, Some(snapshot)),
+            // No consumer yet: the writer only feeds its mirror with it.
+            None => Item::Events(snapshot),
+        });
         drop(states);
         drop(reg);
         drop(nodes);
@@ -469,6 +489,19 @@ impl Runtime {
     /// The live task count (M1).
     pub(crate) fn live_tasks(&self) -> usize {
         self.registry().tree.live_count()
+    }
+
+    /// The live task count and the suffix bit-vector length of each base
+    /// name (M1, M2), read together for a metrics scrape.
+    pub(crate) fn naming_stats(&self) -> (usize, Vec<(String, usize)>) {
+        let reg = self.registry();
+        let lens = reg
+            .tree
+            .namer()
+            .bitvec_lens()
+            .map(|(name, len)| (name.to_string(), len))
+            .collect();
+        (reg.tree.live_count(), lens)
     }
 
     fn sites(&self, node: &Arc<TaskNode>, spans: &[&'static Location<'static>]) -> String {
