@@ -15,40 +15,7 @@ use std::sync::OnceLock;
 use actrace_core::parse::{read_trace, Trace};
 use serde_json::Value;
 
-/// The `actrace` executable, built on first use.
-fn actrace() -> Command {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    let bin = BIN.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let out = Command::new(cargo)
-            .current_dir(workspace)
-            .args(["build", "-p", "actrace", "--bin", "actrace"])
-            .arg("--message-format=json")
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cannot run cargo");
-        assert!(
-            out.status.success(),
-            "cargo build -p actrace --bin actrace failed"
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "actrace")
-            .filter(|m| {
-                m["target"]["kind"]
-                    .as_array()
-                    .is_some_and(|k| k.contains(&"bin".into()))
-            })
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo named no actrace executable")
-    });
-    let mut cmd = Command::new(bin);
-    // Each test says where traces go; an inherited ACTRACE_FILE would add one.
-    cmd.env_remove("ACTRACE_FILE");
-    cmd
-}
+use actrace_tests::actrace;
 
 /// A directory of this test's own under Cargo's scratch space for tests,
 /// emptied first, so reruns don't pile up files.

@@ -20,8 +20,9 @@
 mod third_party {
     use std::path::{Path, PathBuf};
     use std::process::Command;
-    use std::sync::Mutex;
+    use std::sync::{Mutex, OnceLock};
 
+    use actrace_core::parse::read_trace;
     use serde_json::Value;
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,29 +36,62 @@ mod third_party {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("js")
     }
 
-    /// The closed trace under test.
-    ///
-    /// TODO(lead): switch to the real demo once it exists: run
-    /// `actrace demo --out FILE` into a temp dir and return that path.
-    fn closed_trace() -> PathBuf {
+    /// The hand-written fixture: small, with every shape the format has.
+    fn fixture() -> PathBuf {
         js_dir().join("fixtures/sample.trace.json")
     }
 
-    /// The same trace as a still-running stream: no closing `]` (C4).
-    ///
-    /// TODO(lead): for the demo, copy the file without its final "\n]\n".
-    fn open_trace() -> PathBuf {
+    /// The same fixture as a still-running stream: no closing `]` (C4).
+    fn fixture_open() -> PathBuf {
         js_dir().join("fixtures/sample.open.trace.json")
     }
 
-    /// What the importers must find in `trace`.
-    ///
-    /// TODO(lead): switch to actrace's own parse-back
-    /// (`actrace_core::parse::read_trace`, i.e. what `actrace check` reports),
-    /// so the numbers come from the trace instead of being written by hand. Until
-    /// then they are the hand-written numbers next to the fixture, which
-    /// `fixture_expectations_match_the_counting_rules` cross-checks.
+    /// The trace of a real run of `actrace demo`, made once per test binary,
+    /// and a copy of it as a stream still running (its closing `]` cut off).
+    fn demo_traces() -> &'static (PathBuf, PathBuf) {
+        static DEMO: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+        DEMO.get_or_init(|| {
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("third_party");
+            std::fs::create_dir_all(&dir).unwrap();
+            let closed = dir.join("demo.json");
+            let out = actrace_tests::actrace()
+                .args(["demo", "--dirs", "6", "--files", "5", "--out"])
+                .arg(&closed)
+                .output()
+                .expect("cannot run actrace demo");
+            assert!(
+                out.status.success(),
+                "actrace demo failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let bytes = std::fs::read(&closed).unwrap();
+            let text = std::str::from_utf8(&bytes).unwrap();
+            let open = dir.join("demo.open.json");
+            std::fs::write(
+                &open,
+                text.trim_end()
+                    .strip_suffix(']')
+                    .expect("closed trace ends with ]"),
+            )
+            .unwrap();
+            (closed, open)
+        })
+    }
+
+    /// What the importers must find in `trace`: what actrace's own reader
+    /// (the one behind `actrace check`) finds in it.
     fn expected_counts(trace: &Path) -> Counts {
+        let bytes = std::fs::read(trace).unwrap();
+        let parsed = read_trace(&bytes).unwrap_or_else(|e| panic!("{}: {e}", trace.display()));
+        Counts {
+            lanes: parsed.lanes.iter().filter(|l| l.slices > 0).count() as u64,
+            slices: parsed.slices.len() as u64,
+            flows: parsed.flows.len() as u64,
+        }
+    }
+
+    /// The numbers written next to the fixture by hand.
+    fn sidecar_counts(trace: &Path) -> Counts {
         let name = trace.file_name().unwrap().to_str().unwrap();
         // The open-ended variant holds the same events as the closed one.
         let stem = name
@@ -156,61 +190,40 @@ mod third_party {
 
     #[test]
     fn c1_c3_sample_trace_loads_in_catapult() {
-        assert_importer_counts("catapult-check.mjs", "catapult", &closed_trace());
+        assert_importer_counts("catapult-check.mjs", "catapult", &fixture());
     }
 
     #[test]
     fn c4_open_ended_sample_trace_loads_in_catapult() {
-        assert_importer_counts("catapult-check.mjs", "catapult", &open_trace());
+        assert_importer_counts("catapult-check.mjs", "catapult", &fixture_open());
     }
 
     #[test]
     fn c1_c3_sample_trace_loads_in_perfetto() {
-        assert_importer_counts("perfetto-check.mjs", "perfetto", &closed_trace());
+        assert_importer_counts("perfetto-check.mjs", "perfetto", &fixture());
     }
 
     #[test]
-    fn c4_open_ended_sample_trace_loads_in_perfetto() {
-        assert_importer_counts("perfetto-check.mjs", "perfetto", &open_trace());
-    }
-
-    /// The Chrome DevTools Performance panel's engine (@paulirish/trace_engine
-    /// 0.0.65) is not a SPEC target, and it cannot read our format today:
-    /// - it dereferences `name` on every event, and our `E` lines carry none
-    ///   (TypeError in its MetaHandler);
-    /// - it matches B/E with ONE stack for the whole trace, not per tid, so lanes
-    ///   whose slices interleave in time (any concurrent trace) mismatch;
-    /// - it binds `s`/`f` only to an event with the same ts, pid, tid *and* cat,
-    ///   and keys a flow's steps by ts, so our same-ts, cat-less spawn flows are
-    ///   dropped.
-    ///
-    /// This test pins that state: when it starts failing, the engine or the
-    /// format changed; un-ignore `c1_c3_sample_trace_loads_in_devtools_engine`.
-    #[test]
-    fn devtools_engine_still_rejects_end_events_without_name() {
-        let got = run_checker("trace-engine-check.mjs", &closed_trace());
-        assert!(
-            !got.ok,
-            "the DevTools trace engine now loads our trace ({}); enable \
-             c1_c3_sample_trace_loads_in_devtools_engine",
-            got.json
-        );
-        let errors = got.json["errors"].to_string();
-        assert!(
-            errors.contains("reading 'endsWith'"),
-            "the DevTools engine failed differently than known: {errors}\n{}",
-            got.stderr
-        );
+    fn c1_c3_demo_trace_loads_in_catapult() {
+        assert_importer_counts("catapult-check.mjs", "catapult", &demo_traces().0);
     }
 
     #[test]
-    #[ignore = "DevTools trace engine 0.0.65 cannot read name-less E events, B/E interleaved across lanes, or same-ts flows: see devtools_engine_still_rejects_end_events_without_name"]
-    fn c1_c3_sample_trace_loads_in_devtools_engine() {
-        assert_importer_counts(
-            "trace-engine-check.mjs",
-            "devtools-trace-engine",
-            &closed_trace(),
-        );
+    fn c1_c3_demo_trace_loads_in_perfetto() {
+        assert_importer_counts("perfetto-check.mjs", "perfetto", &demo_traces().0);
+    }
+
+    #[test]
+    fn c4_open_ended_demo_trace_loads_in_perfetto() {
+        assert_importer_counts("perfetto-check.mjs", "perfetto", &demo_traces().1);
+    }
+
+    #[test]
+    fn demo_trace_has_reused_lanes_and_flows_to_check() {
+        // The importer tests above mean something only if the demo exercises
+        // lane reuse and flows.
+        let c = expected_counts(&demo_traces().0);
+        assert!(c.lanes >= 5 && c.flows >= 10 && c.slices > 100, "{c:?}");
     }
 
     /// Counts `trace` by the rules above, straight from the JSON lines, so the
@@ -259,11 +272,13 @@ mod third_party {
 
     #[test]
     fn fixture_expectations_match_the_counting_rules() {
-        for trace in [closed_trace(), open_trace()] {
+        for trace in [fixture(), fixture_open()] {
+            let by_rules = count_by_the_rules(&trace);
+            assert_eq!(by_rules, sidecar_counts(&trace), "{}", trace.display());
             assert_eq!(
-                count_by_the_rules(&trace),
+                by_rules,
                 expected_counts(&trace),
-                "{}",
+                "parse-back disagrees on {}",
                 trace.display()
             );
         }
