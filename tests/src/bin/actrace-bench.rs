@@ -138,6 +138,7 @@ fn parent(args: &[String]) {
         machine()
     );
     let started = Instant::now();
+    let load_before = load_average();
     let mut rows: Vec<Row> = Vec::new();
     for scenario in &plan.scenarios {
         let pairs = plan.pairs(scenario);
@@ -182,7 +183,11 @@ fn parent(args: &[String]) {
             "slow_consumer: not measured (actrace has no live websocket server yet)."
         }
     );
-    println!("total time: {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "total time: {:.1} s; load average before: {load_before}, after: {}",
+        started.elapsed().as_secs_f64(),
+        load_average()
+    );
 }
 
 fn run_child(exe: &Path, system: &str, scenario: &str, pairs: u64, path: &Path) -> Outcome {
@@ -223,6 +228,14 @@ fn machine() -> String {
     format!("{cpus} CPUs, {model}")
 }
 
+/// The 1-, 5- and 15-minute load averages: other work on the machine shows
+/// up in the figures, so the run records how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or("unknown".into(), |s| {
+        s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    })
+}
+
 /// Whether the live server (scenario 6) exists in this build of actrace. The
 /// bench cannot see the API by reflection, so it looks at the source tree it
 /// was built from.
@@ -240,6 +253,7 @@ struct Row {
     pairs: u64,
     ns: Stat,
     flushed: Option<Stat>,
+    cpu: Stat,
     bytes_per_pair: Option<Stat>,
     rss_mb: Stat,
     kept: Option<f64>,
@@ -284,6 +298,7 @@ impl Row {
             pairs,
             ns: all(&|o| Some(o.ns_per_pair)).expect("at least one repetition"),
             flushed: all(&|o| o.ns_flushed),
+            cpu: all(&|o| Some(o.cpu_ns)).expect("cpu"),
             bytes_per_pair: all(&|o| o.bytes.map(|b| b as f64 / o.pairs as f64)),
             rss_mb: all(&|o| Some(o.peak_rss_kb as f64 / 1024.0)).expect("rss"),
             // The worst repetition: a system that drops data shows it here.
@@ -300,8 +315,8 @@ impl Row {
         };
         format!(
             "bench system={} scenario={} pairs={} ns_per_pair={:.1} ns_per_pair_min={:.1} \
-             ns_per_pair_max={:.1} ns_per_pair_flushed={} bytes_per_pair={} peak_rss_mb={:.1} \
-             recorded={}",
+             ns_per_pair_max={:.1} ns_per_pair_flushed={} cpu_ns_per_pair={:.1} bytes_per_pair={} \
+             peak_rss_mb={:.1} recorded={}",
             self.system,
             self.scenario,
             self.pairs,
@@ -309,6 +324,7 @@ impl Row {
             self.ns.min,
             self.ns.max,
             opt(self.flushed, 1),
+            self.cpu.median,
             opt(self.bytes_per_pair, 1),
             self.rss_mb.median,
             self.kept
@@ -345,13 +361,14 @@ fn table(rows: &[Row]) -> String {
     let ratio = |x: f64, a: Option<f64>| a.map_or("".into(), |a| format!("{:.2}×", x / a));
     out.push_str(
         "| scenario | system | ns/pair traced thread: median (min–max) | ÷ actrace \
-         | ns/pair until file complete | ÷ actrace | bytes/pair | peak RSS MB | recorded |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+         | ns/pair until file complete | ÷ actrace | CPU ns/pair, all threads | bytes/pair \
+         | peak RSS MB | recorded |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let a = base(&r.scenario);
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.scenario,
             r.system,
             cell(r.ns, 1),
@@ -361,6 +378,7 @@ fn table(rows: &[Row]) -> String {
                 s.median,
                 a.and_then(|a| a.flushed).map(|f| f.median)
             )),
+            cell(r.cpu, 1),
             r.bytes_per_pair
                 .map_or("–".into(), |s| format!("{:.1}", s.median)),
             cell(r.rss_mb, 1),
@@ -412,6 +430,8 @@ struct Outcome {
     ns_per_pair: f64,
     /// ns per pair until the output file is complete.
     ns_flushed: Option<f64>,
+    /// CPU ns per pair, all threads, until the output is complete.
+    cpu_ns: f64,
     /// Output file size.
     bytes: Option<u64>,
     /// Pairs traced (including the warm-up, which is in the file too).
@@ -426,10 +446,11 @@ impl Outcome {
     fn line(&self) -> String {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "na".into());
         format!(
-            "result ns_per_pair={:.3} ns_per_pair_flushed={} bytes={} pairs={} recorded={} \
-             peak_rss_kb={}",
+            "result ns_per_pair={:.3} ns_per_pair_flushed={} cpu_ns_per_pair={:.3} bytes={} \
+             pairs={} recorded={} peak_rss_kb={}",
             self.ns_per_pair,
             opt(self.ns_flushed.map(|v| format!("{v:.3}"))),
+            self.cpu_ns,
             opt(self.bytes.map(|v| v.to_string())),
             self.pairs,
             opt(self.recorded.map(|v| v.to_string())),
@@ -446,6 +467,7 @@ impl Outcome {
         Some(Outcome {
             ns_per_pair: field("ns_per_pair")?.parse().ok()?,
             ns_flushed: field("ns_per_pair_flushed").and_then(|v| v.parse().ok()),
+            cpu_ns: field("cpu_ns_per_pair")?.parse().ok()?,
             bytes: field("bytes").and_then(|v| v.parse().ok()),
             pairs: field("pairs")?.parse().ok()?,
             recorded: field("recorded").and_then(|v| v.parse().ok()),
@@ -462,6 +484,9 @@ struct Timing {
     ns_flushed: Option<f64>,
     /// All pairs traced, warm-up included.
     pairs: u64,
+    /// CPU time of the whole process (every thread) from the start of the
+    /// measurement until the file was complete, per measured pair.
+    cpu_ns_per_pair: f64,
     /// Pairs found in the output (roots excluded), if the system can tell.
     recorded: Option<u64>,
 }
@@ -492,6 +517,7 @@ fn child(system: &str, scenario: &str, pairs: u64, path: &Path) -> Outcome {
     Outcome {
         ns_per_pair: timing.ns_per_pair,
         ns_flushed: timing.ns_flushed,
+        cpu_ns: timing.cpu_ns_per_pair,
         bytes: file
             .and_then(|p| std::fs::metadata(p).ok())
             .map(|m| m.len()),
@@ -519,6 +545,21 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time used so far by all threads of this process, ended ones included.
+fn cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the call has no other
+    // precondition.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 fn per(d: Duration, n: u64) -> f64 {
     d.as_nanos() as f64 / n.max(1) as f64
 }
@@ -530,9 +571,8 @@ fn count_lines(path: &Path, needle: &str) -> u64 {
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::new();
     let mut n = 0;
-    let needle = needle.as_bytes();
     while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-        if line.windows(needle.len()).any(|w| w == needle) {
+        if std::str::from_utf8(&line).is_ok_and(|l| l.contains(needle)) {
             n += 1;
         }
         line.clear();
@@ -545,6 +585,7 @@ fn span_timing(
     iters: u64,
     traced: Duration,
     flushed: Option<Duration>,
+    cpu: u64,
     recorded: Option<u64>,
 ) -> Timing {
     let measured = iters * DEPTH;
@@ -552,6 +593,7 @@ fn span_timing(
         ns_per_pair: per(traced, measured),
         ns_flushed: flushed.map(|d| per(d, measured)),
         pairs: (iters + warmup(iters)) * DEPTH,
+        cpu_ns_per_pair: cpu as f64 / measured as f64,
         recorded,
     }
 }
@@ -594,13 +636,15 @@ mod actrace_sys {
         };
         run(&mut task, warmup(iters));
         let t0 = Instant::now();
+        let c0 = cpu_ns();
         run(&mut task, iters);
         let traced = t0.elapsed();
         drop(task);
         actrace::shutdown();
         let flushed = t0.elapsed();
+        let cpu = cpu_ns() - c0;
         let recorded = file.map(|p| count_lines(p, r#""ph":"B""#).saturating_sub(1));
-        span_timing(iters, traced, file.map(|_| flushed), recorded)
+        span_timing(iters, traced, file.map(|_| flushed), cpu, recorded)
     }
 
     pub(super) fn tasks(per_thread: u64, path: &Path) -> Timing {
@@ -608,6 +652,7 @@ mod actrace_sys {
         let root = actrace::root_task("bench");
         let ctx = root.context();
         let t0 = Instant::now();
+        let c0 = cpu_ns();
         let traced = on_two_threads(per_thread, move |n| {
             for _ in 0..n {
                 drop(ctx.task("worker"));
@@ -616,11 +661,13 @@ mod actrace_sys {
         drop(root);
         actrace::shutdown();
         let flushed = t0.elapsed();
+        let cpu = cpu_ns() - c0;
         let recorded = count_lines(path, r#""ph":"B""#).saturating_sub(1);
         Timing {
             ns_per_pair: per(traced, per_thread),
             ns_flushed: Some(per(flushed, per_thread)),
             pairs: 2 * per_thread,
+            cpu_ns_per_pair: cpu as f64 / (2 * per_thread) as f64,
             recorded: Some(recorded),
         }
     }
@@ -723,6 +770,7 @@ mod fastrace_sys {
         };
         run(warmup(iters));
         let t0 = Instant::now();
+        let c0 = cpu_ns();
         run(iters);
         let traced = t0.elapsed();
         fastrace::flush();
@@ -731,7 +779,8 @@ mod fastrace_sys {
             r.finish().saturating_sub(roots)
         });
         let flushed = t0.elapsed();
-        span_timing(iters, traced, file.map(|_| flushed), recorded)
+        let cpu = cpu_ns() - c0;
+        span_timing(iters, traced, file.map(|_| flushed), cpu, recorded)
     }
 
     pub(super) fn tasks(per_thread: u64, path: &Path) -> Timing {
@@ -739,6 +788,7 @@ mod fastrace_sys {
         let root = Arc::new(Span::root("bench", SpanContext::random()));
         let parent = root.clone();
         let t0 = Instant::now();
+        let c0 = cpu_ns();
         let traced = on_two_threads(per_thread, move |n| {
             for _ in 0..n {
                 drop(Span::enter_with_parent("worker", &parent));
@@ -748,10 +798,12 @@ mod fastrace_sys {
         fastrace::flush();
         let recorded = reporter.finish().saturating_sub(1);
         let flushed = t0.elapsed();
+        let cpu = cpu_ns() - c0;
         Timing {
             ns_per_pair: per(traced, per_thread),
             ns_flushed: Some(per(flushed, per_thread)),
             pairs: 2 * per_thread,
+            cpu_ns_per_pair: cpu as f64 / (2 * per_thread) as f64,
             recorded: Some(recorded),
         }
     }
@@ -805,6 +857,7 @@ mod puffin_sys {
         };
         run(warmup(iters));
         let t0 = Instant::now();
+        let c0 = cpu_ns();
         run(iters);
         let traced = t0.elapsed();
         let recorded = sink.map(|(id, writer)| {
@@ -813,7 +866,8 @@ mod puffin_sys {
             writer.join().unwrap().saturating_sub(roots)
         });
         let flushed = t0.elapsed();
-        span_timing(iters, traced, file.map(|_| flushed), recorded)
+        let cpu = cpu_ns() - c0;
+        span_timing(iters, traced, file.map(|_| flushed), cpu, recorded)
     }
 }
 
@@ -853,19 +907,22 @@ mod tracing_sys {
         };
         run(warmup(iters));
         let t0 = Instant::now();
+        let c0 = cpu_ns();
         run(iters);
         let traced = t0.elapsed();
         drop(root);
         drop(guard);
         let flushed = t0.elapsed();
+        let cpu = cpu_ns() - c0;
         let recorded = file.map(|p| count_lines(p, r#""ph":"B""#).saturating_sub(1));
-        span_timing(iters, traced, file.map(|_| flushed), recorded)
+        span_timing(iters, traced, file.map(|_| flushed), cpu, recorded)
     }
 
     pub(super) fn tasks(per_thread: u64, path: &Path) -> Timing {
         let guard = install(Some(path));
         let root = tracing::info_span!("bench");
         let t0 = Instant::now();
+        let c0 = cpu_ns();
         let parent = root.clone();
         let traced = on_two_threads(per_thread, move |n| {
             for _ in 0..n {
@@ -875,11 +932,13 @@ mod tracing_sys {
         drop(root);
         drop(guard);
         let flushed = t0.elapsed();
+        let cpu = cpu_ns() - c0;
         let recorded = count_lines(path, r#""ph":"B""#);
         Timing {
             ns_per_pair: per(traced, per_thread),
             ns_flushed: Some(per(flushed, per_thread)),
             pairs: 2 * per_thread,
+            cpu_ns_per_pair: cpu as f64 / (2 * per_thread) as f64,
             recorded: Some(recorded),
         }
     }
