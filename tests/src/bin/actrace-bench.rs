@@ -26,7 +26,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const SYSTEMS: [&str; 4] = ["actrace", "fastrace", "puffin", "tracing"];
-const SCENARIOS: [&str; 4] = ["span_pair_file", "span_pair_none", "task_pair", "memory"];
+const SCENARIOS: [&str; 6] = [
+    "span_pair_file",
+    "span_pair_none",
+    "task_pair",
+    "memory",
+    "serve_idle",
+    "slow_consumer",
+];
 
 /// Span pairs per loop iteration: spans nested 3 deep.
 const DEPTH: u64 = 3;
@@ -46,6 +53,12 @@ fn main() {
         let pairs: u64 = args[3].parse().expect("PAIRS is a number");
         let outcome = child(&args[1], &args[2], pairs, Path::new(&args[4]));
         println!("{}", outcome.line());
+        if let "serve_idle" | "slow_consumer" = args[2].as_str() {
+            // Skip the at-exit flush: it would wait for the stuck client.
+            std::io::stdout().flush().unwrap();
+            // SAFETY: _exit ends the process at once; nothing runs after it.
+            unsafe { libc::_exit(0) };
+        }
         return;
     }
     parent(&args);
@@ -92,8 +105,8 @@ impl Plan {
             ("span_pair_file" | "span_pair_none", true) => 200_000,
             ("task_pair", false) => 100_000,
             ("task_pair", true) => 20_000,
-            ("memory", false) => 10_000_000,
-            ("memory", true) => 2_000_000,
+            ("memory" | "serve_idle" | "slow_consumer", false) => 10_000_000,
+            ("memory" | "serve_idle" | "slow_consumer", true) => 2_000_000,
             _ => unreachable!("unknown scenario {scenario}"),
         }
     }
@@ -122,8 +135,13 @@ fn usage(arg: &str) -> ! {
 
 /// Whether a system takes part in a scenario.
 fn applies(system: &str, scenario: &str) -> bool {
-    // puffin has no tasks: nothing to compare `task_pair` with.
-    !(system == "puffin" && scenario == "task_pair")
+    match scenario {
+        // puffin has no tasks: nothing to compare `task_pair` with.
+        "task_pair" => system != "puffin",
+        // Only actrace has a live websocket stream (K2).
+        "serve_idle" | "slow_consumer" => system == "actrace",
+        _ => true,
+    }
 }
 
 fn parent(args: &[String]) {
@@ -176,14 +194,6 @@ fn parent(args: &[String]) {
     println!();
     print!("{}", table(&rows));
     println!(
-        "\n{}",
-        if serve_exists() {
-            "slow_consumer: actrace::serve exists but this harness does not drive it yet."
-        } else {
-            "slow_consumer: not measured (actrace has no live websocket server yet)."
-        }
-    );
-    println!(
         "total time: {:.1} s; load average before: {load_before}, after: {}",
         started.elapsed().as_secs_f64(),
         load_average()
@@ -234,14 +244,6 @@ fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg").map_or("unknown".into(), |s| {
         s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     })
-}
-
-/// Whether the live server (scenario 6) exists in this build of actrace. The
-/// bench cannot see the API by reflection, so it looks at the source tree it
-/// was built from.
-fn serve_exists() -> bool {
-    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("../native/src/lib.rs");
-    std::fs::read_to_string(lib).is_ok_and(|s| s.contains("pub fn serve"))
 }
 
 // ----------------------------------------------------------- statistics --
@@ -342,6 +344,8 @@ fn target(scenario: &str, column: &str) -> &'static str {
         ("span_pair_none", "ns") => "<=30 ns",
         ("task_pair", "ns") => "<=1000 ns per task pair",
         ("memory", "rss") => "peak RSS <=64 MB",
+        ("slow_consumer", "ns") => "<=10% slower than serve_idle",
+        ("slow_consumer", "rss") => "no growth over serve_idle",
         _ => "",
     }
 }
@@ -400,6 +404,18 @@ fn table(rows: &[Row]) -> String {
                 _ => Some(format!("{:.1} MB", a.rss_mb.max)),
             };
             let mut extra = String::new();
+            if scenario == "slow_consumer" {
+                if let Some(idle) = base("serve_idle") {
+                    let (x, y) = match column {
+                        "ns" => (a.ns.median, idle.ns.median),
+                        _ => (a.rss_mb.max, idle.rss_mb.max),
+                    };
+                    extra.push_str(&format!(
+                        "; {:+.1}% against serve_idle",
+                        (x / y - 1.0) * 100.0
+                    ));
+                }
+            }
             if scenario == "span_pair_file" && column == "ns" {
                 for peer in ["fastrace", "puffin"] {
                     if let Some(p) = rows
@@ -493,11 +509,16 @@ struct Timing {
 
 fn child(system: &str, scenario: &str, pairs: u64, path: &Path) -> Outcome {
     let file = match scenario {
-        "span_pair_none" => None,
+        "span_pair_none" | "serve_idle" | "slow_consumer" => None,
         "span_pair_file" | "memory" | "task_pair" => Some(path),
         _ => usage(scenario),
     };
-    let timing = if scenario == "task_pair" {
+    let timing = if let "serve_idle" | "slow_consumer" = scenario {
+        match system {
+            "actrace" => actrace_sys::live(pairs.div_ceil(DEPTH), scenario == "slow_consumer"),
+            _ => usage(system),
+        }
+    } else if scenario == "task_pair" {
         match system {
             "actrace" => actrace_sys::tasks(pairs, path),
             "fastrace" => fastrace_sys::tasks(pairs, path),
@@ -645,6 +666,61 @@ mod actrace_sys {
         let cpu = cpu_ns() - c0;
         let recorded = file.map(|p| count_lines(p, r#""ph":"B""#).saturating_sub(1));
         span_timing(iters, traced, file.map(|_| flushed), cpu, recorded)
+    }
+
+    /// Spans while the live server runs, with a websocket client that never
+    /// reads (`stuck`) or with none.
+    pub(super) fn live(iters: u64, stuck: bool) -> Timing {
+        let server = actrace::serve("127.0.0.1:0").expect("the live server");
+        let client = stuck.then(|| stuck_client(server.local_addr()));
+        let mut task = actrace::root_task("bench");
+        let run = |task: &mut actrace::Task, n: u64| {
+            for _ in 0..n {
+                let mut a = task.span("a");
+                let mut b = a.span("b");
+                let _c = b.span("c");
+            }
+        };
+        run(&mut task, warmup(iters));
+        let t0 = Instant::now();
+        let c0 = cpu_ns();
+        run(&mut task, iters);
+        let traced = t0.elapsed();
+        let cpu = cpu_ns() - c0;
+        // The stuck client and the server stay as they are: the child exits
+        // without the at-exit flush, which would wait for the client.
+        std::mem::forget(client);
+        std::mem::forget(server);
+        std::mem::forget(task);
+        span_timing(iters, traced, None, cpu, None)
+    }
+
+    /// Opens `/stream` with a websocket handshake and then never reads.
+    fn stuck_client(addr: std::net::SocketAddr) -> std::net::TcpStream {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(addr).expect("connect to the live server");
+        write!(
+            s,
+            "GET /stream HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        // Read the response head only (byte by byte, so nothing after it).
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read(&mut byte).unwrap_or(0) == 0 {
+                break;
+            }
+            head.push(byte[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "websocket upgrade refused: {}",
+            String::from_utf8_lossy(&head)
+        );
+        s
     }
 
     pub(super) fn tasks(per_thread: u64, path: &Path) -> Timing {
