@@ -10,7 +10,14 @@ use actrace_core::{Event, EventSink, LaneId};
 #[derive(Default)]
 pub(crate) struct Mirror {
     lanes: Vec<Lane>,
+    /// Flow starts whose end is not in the stream yet: the parent's `s` and
+    /// the child's `f` reach the writer in different batches, and a consumer
+    /// attaching between them needs the `s` to read the `f`.
+    flows: Vec<Event>,
 }
+
+/// Open flows kept at most (a child's `f` follows its `s` within one pull).
+const MAX_OPEN_FLOWS: usize = 4096;
 
 #[derive(Default)]
 struct Lane {
@@ -27,11 +34,22 @@ impl Mirror {
             Event::End { .. } => {
                 lane.open.pop();
             }
-            Event::FlowStart { .. } | Event::FlowEnd { .. } => {}
+            Event::FlowStart { .. } => {
+                if self.flows.len() >= MAX_OPEN_FLOWS {
+                    self.flows.remove(0);
+                }
+                self.flows.push(event.clone());
+            }
+            Event::FlowEnd { flow, .. } => {
+                let flow = *flow;
+                self.flows
+                    .retain(|e| !matches!(e, Event::FlowStart { flow: f, .. } if *f == flow));
+            }
         }
     }
 
-    /// Lane names, then every open slice in the order it opened.
+    /// Lane names, then every open slice in the order it opened, with the
+    /// starts of flows still open in time order on their lane.
     pub(crate) fn snapshot(&self, out: &mut impl EventSink) {
         for (i, lane) in self.lanes.iter().enumerate() {
             if let (Some(name), Some(id)) = (&lane.name, LaneId::new(i as u32 + 1)) {
@@ -41,9 +59,20 @@ impl Mirror {
                 });
             }
         }
-        for lane in &self.lanes {
+        for (i, lane) in self.lanes.iter().enumerate() {
+            let mut flows = self
+                .flows
+                .iter()
+                .filter(|e| e.lane().get() as usize == i + 1)
+                .peekable();
             for event in &lane.open {
+                while let Some(f) = flows.next_if(|f| f.ts() < event.ts()) {
+                    out.event(f.clone());
+                }
                 out.event(event.clone());
+            }
+            for f in flows {
+                out.event(f.clone());
             }
         }
     }

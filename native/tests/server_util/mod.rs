@@ -17,7 +17,14 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 
 #[derive(Default)]
 pub struct Received {
+    /// Everything received, unless the client only counts.
     pub data: Vec<u8>,
+    /// Bytes received.
+    pub bytes: u64,
+    /// With [`Client::counting`]: occurrences of each needle, in order.
+    pub counts: Vec<u64>,
+    /// With [`Client::counting`]: the last 4 KiB received.
+    pub tail: Vec<u8>,
     pub messages: usize,
     /// Close code and reason, if the server closed.
     pub close: Option<(u16, String)>,
@@ -28,6 +35,7 @@ pub struct Received {
 /// A websocket client of `/stream` that reads everything on its own thread.
 pub struct Client {
     shared: Arc<(Mutex<Received>, Condvar)>,
+    needles: Arc<Vec<Vec<u8>>>,
     stop: Arc<AtomicBool>,
     raw: TcpStream,
     thread: Option<JoinHandle<()>>,
@@ -69,7 +77,20 @@ impl Client {
         Client::with(open(addr, "/stream", &[]).expect("upgrade refused"))
     }
 
-    pub fn with(mut ws: WebSocket<TcpStream>) -> Client {
+    pub fn with(ws: WebSocket<TcpStream>) -> Client {
+        Client::spawn(ws, Vec::new())
+    }
+
+    /// A client that keeps no data, only counts `needles` (whole events never
+    /// straddle two messages, so counting per message is exact).
+    pub fn counting(addr: SocketAddr, needles: &[&str]) -> Client {
+        let ws = open(addr, "/stream", &[]).expect("upgrade refused");
+        Client::spawn(ws, needles.iter().map(|n| n.as_bytes().to_vec()).collect())
+    }
+
+    fn spawn(mut ws: WebSocket<TcpStream>, needles: Vec<Vec<u8>>) -> Client {
+        let needles = Arc::new(needles);
+        let n2 = needles.clone();
         let raw = ws.get_ref().try_clone().unwrap();
         ws.get_ref()
             .set_read_timeout(Some(Duration::from_millis(50)))
@@ -98,18 +119,8 @@ impl Client {
                     break;
                 }
                 match ws.read() {
-                    Ok(Message::Text(t)) => {
-                        let mut r = s.0.lock().unwrap();
-                        r.data.extend_from_slice(t.as_bytes());
-                        r.messages += 1;
-                        s.1.notify_all();
-                    }
-                    Ok(Message::Binary(b)) => {
-                        let mut r = s.0.lock().unwrap();
-                        r.data.extend_from_slice(&b);
-                        r.messages += 1;
-                        s.1.notify_all();
-                    }
+                    Ok(Message::Text(t)) => take(&s, &n2, t.as_bytes()),
+                    Ok(Message::Binary(b)) => take(&s, &n2, &b),
                     Ok(Message::Close(frame)) => {
                         let mut r = s.0.lock().unwrap();
                         r.close = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
@@ -128,6 +139,7 @@ impl Client {
         });
         Client {
             shared,
+            needles,
             stop,
             raw,
             thread: Some(thread),
@@ -180,6 +192,28 @@ impl Client {
     }
 }
 
+fn take(s: &(Mutex<Received>, Condvar), needles: &[Vec<u8>], bytes: &[u8]) {
+    let counted: Vec<u64> = needles.iter().map(|n| count(bytes, n) as u64).collect();
+    let mut r = s.0.lock().unwrap();
+    r.messages += 1;
+    r.bytes += bytes.len() as u64;
+    if needles.is_empty() {
+        r.data.extend_from_slice(bytes);
+    } else {
+        if r.counts.is_empty() {
+            r.counts = vec![0; needles.len()];
+        }
+        for (c, n) in r.counts.iter_mut().zip(counted) {
+            *c += n;
+        }
+        let keep = bytes.len().min(4096);
+        r.tail.extend_from_slice(&bytes[bytes.len() - keep..]);
+        let cut = r.tail.len().saturating_sub(4096);
+        r.tail.drain(..cut);
+    }
+    s.1.notify_all();
+}
+
 impl Drop for Client {
     fn drop(&mut self) {
         if let Some(t) = self.thread.take() {
@@ -189,12 +223,20 @@ impl Drop for Client {
     }
 }
 
+// Searches through std's (optimised) string matching: the clients must keep
+// up with the program even in a debug build.
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    match (std::str::from_utf8(hay), std::str::from_utf8(needle)) {
+        (Ok(h), Ok(n)) => h.contains(n),
+        _ => hay.windows(needle.len()).any(|w| w == needle),
+    }
 }
 
 pub fn count(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).filter(|w| *w == needle).count()
+    match (std::str::from_utf8(hay), std::str::from_utf8(needle)) {
+        (Ok(h), Ok(n)) => h.matches(n).count(),
+        _ => hay.windows(needle.len()).filter(|w| *w == needle).count(),
+    }
 }
 
 /// Sends raw bytes as an HTTP request; returns (status, whole response).
