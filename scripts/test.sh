@@ -39,7 +39,7 @@ suite "third-party validators" cargo test -p actrace-tests --test third_party --
 # a missing one fails the run, so a suite can never silently stop running.
 # Add a suite by adding its path here once it is committed.
 SUITE_SCRIPTS=(
-  # tests/browser/run.sh   # being written; list it as soon as it is committed
+  tests/browser/run.sh   # the bundled viewer in headless Chromium
 )
 for script in "${SUITE_SCRIPTS[@]}"; do
   if [[ ! -x $script ]]; then
