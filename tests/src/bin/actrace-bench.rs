@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release -p actrace-tests --bin actrace-bench -- [--quick]
 //!     [--reps N] [--only SCENARIO[,SCENARIO…]] [--systems SYSTEM[,SYSTEM…]]
+//!     [--dir DIR]
 //! ```
 //!
 //! The parent process runs every (scenario, system) pair in a child process of
@@ -20,7 +21,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -71,6 +72,8 @@ struct Plan {
     reps: usize,
     scenarios: Vec<String>,
     systems: Vec<String>,
+    /// Where the children write their trace files.
+    dir: PathBuf,
 }
 
 impl Plan {
@@ -80,6 +83,7 @@ impl Plan {
             reps: 0,
             scenarios: SCENARIOS.iter().map(|s| s.to_string()).collect(),
             systems: SYSTEMS.iter().map(|s| s.to_string()).collect(),
+            dir: std::env::temp_dir(),
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -89,6 +93,7 @@ impl Plan {
                 "--reps" => plan.reps = value().parse().unwrap_or_else(|_| usage(arg)),
                 "--only" => plan.scenarios = list(&value(), &SCENARIOS, arg),
                 "--systems" => plan.systems = list(&value(), &SYSTEMS, arg),
+                "--dir" => plan.dir = PathBuf::from(value()),
                 _ => usage(arg),
             }
         }
@@ -126,7 +131,7 @@ fn list(value: &str, known: &[&str], flag: &str) -> Vec<String> {
 fn usage(arg: &str) -> ! {
     eprintln!(
         "actrace-bench: bad argument {arg:?}\nusage: actrace-bench [--quick] [--reps N] \
-         [--only {}] [--systems {}]",
+         [--only {}] [--systems {}] [--dir DIR]",
         SCENARIOS.join(","),
         SYSTEMS.join(",")
     );
@@ -147,13 +152,16 @@ fn applies(system: &str, scenario: &str) -> bool {
 fn parent(args: &[String]) {
     let plan = Plan::parse(args);
     let exe = std::env::current_exe().expect("the bench's own path");
-    let dir = std::env::temp_dir().join(format!("actrace-bench-{}", std::process::id()));
+    let dir = plan
+        .dir
+        .join(format!("actrace-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     println!(
-        "actrace-bench: {} mode, {} repetitions, machine: {}",
+        "actrace-bench: {} mode, {} repetitions, machine: {}, files in {}",
         if plan.quick { "quick" } else { "full" },
         plan.reps,
-        machine()
+        machine(),
+        plan.dir.display()
     );
     let started = Instant::now();
     let load_before = load_average();
