@@ -372,7 +372,7 @@ fn table(rows: &[Row]) -> String {
     };
     let ratio = |x: f64, a: Option<f64>| a.map_or("".into(), |a| format!("{:.2}×", x / a));
     out.push_str(
-        "| scenario | system | ns/pair traced thread: median (min–max) | ÷ actrace \
+        "| scenario | system | ns/pair traced thread: median (min–max) | ÷ actrace (>1: actrace faster) \
          | ns/pair until file complete | ÷ actrace | CPU ns/pair, all threads | bytes/pair \
          | peak RSS MB | recorded |\n\
          |---|---|---|---|---|---|---|---|---|---|\n",
@@ -431,7 +431,7 @@ fn table(rows: &[Row]) -> String {
                         .find(|r| r.scenario == scenario && r.system == peer)
                     {
                         extra.push_str(&format!(
-                            "; {peer} is {:.2}× actrace",
+                            "; {peer} ÷ actrace = {:.2} (target >= 1.5)",
                             p.ns.median / a.ns.median
                         ));
                     }
