@@ -103,7 +103,8 @@ pub(crate) struct State {
     process_name: String,
     batch_limit: usize,
     flush_queued: bool,
-    flusher: Option<Closure<dyn FnMut()>>,
+    /// Lets a queued flush find the state, if it still exists then.
+    this: Weak<RefCell<State>>,
     sinks: Vec<(u32, Function)>,
     next_sink: u32,
     callbacks: Callbacks,
@@ -214,20 +215,14 @@ impl State {
             process_name: settings.process_name,
             batch_limit: settings.batch_limit.max(1),
             flush_queued: false,
-            flusher: None,
+            this: Weak::new(),
             sinks: Vec::new(),
             next_sink: 1,
             callbacks: Callbacks::default(),
             policy: settings.policy,
             on_violation: settings.on_violation,
         }));
-        let weak: Weak<RefCell<State>> = Rc::downgrade(&shared);
-        let flusher = Closure::new(move || {
-            if let Some(shared) = weak.upgrade() {
-                flush(&shared);
-            }
-        });
-        shared.borrow_mut().flusher = Some(flusher);
+        shared.borrow_mut().this = Rc::downgrade(&shared);
         shared
     }
 
@@ -327,7 +322,7 @@ pub(crate) fn start_task(shared: &Shared, from: &Place, name: String) -> Result<
         };
         (place, after)
     };
-    finish(shared, after, true).map(|()| place)
+    started(shared, place, after)
 }
 
 /// Starts a span from `from` (R8–R10). Outside any task nothing is recorded
@@ -374,7 +369,21 @@ pub(crate) fn start_span(shared: &Shared, from: &Place, name: String) -> Result<
         };
         (place, after)
     };
-    finish(shared, after, true).map(|()| place)
+    started(shared, place, after)
+}
+
+/// Finishes a start. If it throws (a violation under the throw policy), the
+/// caller gets no context, so the new node is ended at once and released:
+/// the trace stays balanced and nothing is left live that nobody can end.
+fn started(shared: &Shared, place: Place, after: Aftermath) -> Result<Place, JsValue> {
+    match finish(shared, after, true) {
+        Ok(()) => Ok(place),
+        Err(error) => {
+            let _ = end(shared, &place, Ending::Unwinding);
+            shared.borrow_mut().release(&place);
+            Err(error)
+        }
+    }
 }
 
 /// Why a node ends.
@@ -497,9 +506,14 @@ fn queue_flush(shared: &Shared) {
     }
     if !st.flush_queued {
         st.flush_queued = true;
-        if let Some(flusher) = &st.flusher {
-            js::queue_microtask(flusher.as_ref().unchecked_ref());
-        }
+        let this = st.this.clone();
+        // A closure that frees itself once called; the microtask always runs.
+        let flusher = Closure::once_into_js(move || {
+            if let Some(shared) = this.upgrade() {
+                flush(&shared);
+            }
+        });
+        js::queue_microtask(flusher.unchecked_ref());
     }
 }
 
