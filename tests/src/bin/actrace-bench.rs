@@ -23,6 +23,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -264,6 +265,7 @@ struct Row {
     ns: Stat,
     flushed: Option<Stat>,
     cpu: Stat,
+    thread_cpu: Stat,
     bytes_per_pair: Option<Stat>,
     rss_mb: Stat,
     kept: Option<f64>,
@@ -309,6 +311,7 @@ impl Row {
             ns: all(&|o| Some(o.ns_per_pair)).expect("at least one repetition"),
             flushed: all(&|o| o.ns_flushed),
             cpu: all(&|o| Some(o.cpu_ns)).expect("cpu"),
+            thread_cpu: all(&|o| Some(o.thread_cpu_ns)).expect("thread cpu"),
             bytes_per_pair: all(&|o| o.bytes.map(|b| b as f64 / o.pairs as f64)),
             rss_mb: all(&|o| Some(o.peak_rss_kb as f64 / 1024.0)).expect("rss"),
             // The worst repetition: a system that drops data shows it here.
@@ -325,8 +328,8 @@ impl Row {
         };
         format!(
             "bench system={} scenario={} pairs={} ns_per_pair={:.1} ns_per_pair_min={:.1} \
-             ns_per_pair_max={:.1} ns_per_pair_flushed={} cpu_ns_per_pair={:.1} bytes_per_pair={} \
-             peak_rss_mb={:.1} recorded={}",
+             ns_per_pair_max={:.1} ns_per_pair_flushed={} cpu_ns_per_pair={:.1} \
+             thread_cpu_ns_per_pair={:.1} bytes_per_pair={} peak_rss_mb={:.1} recorded={}",
             self.system,
             self.scenario,
             self.pairs,
@@ -335,6 +338,7 @@ impl Row {
             self.ns.max,
             opt(self.flushed, 1),
             self.cpu.median,
+            self.thread_cpu.median,
             opt(self.bytes_per_pair, 1),
             self.rss_mb.median,
             self.kept
@@ -373,14 +377,14 @@ fn table(rows: &[Row]) -> String {
     let ratio = |x: f64, a: Option<f64>| a.map_or("".into(), |a| format!("{:.2}×", x / a));
     out.push_str(
         "| scenario | system | ns/pair traced thread: median (min–max) | ÷ actrace (>1: actrace faster) \
-         | ns/pair until file complete | ÷ actrace | CPU ns/pair, all threads | bytes/pair \
-         | peak RSS MB | recorded |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         | ns/pair until file complete | ÷ actrace | CPU ns/pair, traced thread | CPU ns/pair, \
+         all threads | bytes/pair | peak RSS MB | recorded |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let a = base(&r.scenario);
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.scenario,
             r.system,
             cell(r.ns, 1),
@@ -390,6 +394,7 @@ fn table(rows: &[Row]) -> String {
                 s.median,
                 a.and_then(|a| a.flushed).map(|f| f.median)
             )),
+            cell(r.thread_cpu, 1),
             cell(r.cpu, 1),
             r.bytes_per_pair
                 .map_or("–".into(), |s| format!("{:.1}", s.median)),
@@ -456,6 +461,8 @@ struct Outcome {
     ns_flushed: Option<f64>,
     /// CPU ns per pair, all threads, until the output is complete.
     cpu_ns: f64,
+    /// CPU ns per pair of the traced thread(s) in the loop.
+    thread_cpu_ns: f64,
     /// Output file size.
     bytes: Option<u64>,
     /// Pairs traced (including the warm-up, which is in the file too).
@@ -464,21 +471,29 @@ struct Outcome {
     recorded: Option<u64>,
     /// VmHWM at the end.
     peak_rss_kb: u64,
+    /// Context switches of the traced thread(s) in the loop: blocked
+    /// (voluntary) and preempted.
+    blocked: u64,
+    preempted: u64,
 }
 
 impl Outcome {
     fn line(&self) -> String {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "na".into());
         format!(
-            "result ns_per_pair={:.3} ns_per_pair_flushed={} cpu_ns_per_pair={:.3} bytes={} \
-             pairs={} recorded={} peak_rss_kb={}",
+            "result ns_per_pair={:.3} ns_per_pair_flushed={} cpu_ns_per_pair={:.3} \
+             thread_cpu_ns_per_pair={:.3} bytes={} pairs={} recorded={} peak_rss_kb={} \
+             traced_blocked={} traced_preempted={}",
             self.ns_per_pair,
             opt(self.ns_flushed.map(|v| format!("{v:.3}"))),
             self.cpu_ns,
+            self.thread_cpu_ns,
             opt(self.bytes.map(|v| v.to_string())),
             self.pairs,
             opt(self.recorded.map(|v| v.to_string())),
-            self.peak_rss_kb
+            self.peak_rss_kb,
+            self.blocked,
+            self.preempted,
         )
     }
 
@@ -492,10 +507,17 @@ impl Outcome {
             ns_per_pair: field("ns_per_pair")?.parse().ok()?,
             ns_flushed: field("ns_per_pair_flushed").and_then(|v| v.parse().ok()),
             cpu_ns: field("cpu_ns_per_pair")?.parse().ok()?,
+            thread_cpu_ns: field("thread_cpu_ns_per_pair")?.parse().ok()?,
             bytes: field("bytes").and_then(|v| v.parse().ok()),
             pairs: field("pairs")?.parse().ok()?,
             recorded: field("recorded").and_then(|v| v.parse().ok()),
             peak_rss_kb: field("peak_rss_kb")?.parse().ok()?,
+            blocked: field("traced_blocked")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            preempted: field("traced_preempted")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
         })
     }
 }
@@ -511,6 +533,9 @@ struct Timing {
     /// CPU time of the whole process (every thread) from the start of the
     /// measurement until the file was complete, per measured pair.
     cpu_ns_per_pair: f64,
+    /// CPU time of the traced thread(s) in the measured loop, per pair: the
+    /// hot path's own cost, without waiting or preemption.
+    thread_cpu_ns_per_pair: f64,
     /// Pairs found in the output (roots excluded), if the system can tell.
     recorded: Option<u64>,
 }
@@ -547,12 +572,15 @@ fn child(system: &str, scenario: &str, pairs: u64, path: &Path) -> Outcome {
         ns_per_pair: timing.ns_per_pair,
         ns_flushed: timing.ns_flushed,
         cpu_ns: timing.cpu_ns_per_pair,
+        thread_cpu_ns: timing.thread_cpu_ns_per_pair,
         bytes: file
             .and_then(|p| std::fs::metadata(p).ok())
             .map(|m| m.len()),
         pairs: timing.pairs,
         recorded: timing.recorded,
         peak_rss_kb: peak_rss_kb(),
+        blocked: TRACED_BLOCKED.load(Ordering::Relaxed),
+        preempted: TRACED_PREEMPTED.load(Ordering::Relaxed),
     }
 }
 
@@ -623,8 +651,75 @@ fn span_timing(
         ns_flushed: flushed.map(|d| per(d, measured)),
         pairs: (iters + warmup(iters)) * DEPTH,
         cpu_ns_per_pair: cpu as f64 / measured as f64,
+        thread_cpu_ns_per_pair: traced_cpu_ns() as f64 / measured as f64,
         recorded,
     }
+}
+
+/// CPU time of the calling thread so far.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: as in `cpu_ns`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The calling thread's context switches so far: (voluntary, i.e. it
+/// blocked; involuntary, i.e. it was preempted).
+fn context_switches() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        field("voluntary_ctxt_switches:"),
+        field("nonvoluntary_ctxt_switches:"),
+    )
+}
+
+/// CPU time the traced thread(s) spent in the measured loop, summed.
+static TRACED_CPU_NS: AtomicU64 = AtomicU64::new(0);
+/// Times the traced thread(s) blocked / were preempted in the loop.
+static TRACED_BLOCKED: AtomicU64 = AtomicU64::new(0);
+static TRACED_PREEMPTED: AtomicU64 = AtomicU64::new(0);
+
+/// Where the measured loop started on this thread.
+struct LapStart {
+    cpu: u64,
+    switches: (u64, u64),
+}
+
+fn lap_start() -> LapStart {
+    LapStart {
+        switches: context_switches(),
+        cpu: thread_cpu_ns(),
+    }
+}
+
+/// Ends the measured loop on this thread: its wall time; its CPU time and
+/// context switches go to the statics above.
+fn lap(t0: Instant, start: LapStart) -> Duration {
+    let wall = t0.elapsed();
+    let cpu = thread_cpu_ns() - start.cpu;
+    let (v, i) = context_switches();
+    TRACED_CPU_NS.fetch_add(cpu, Ordering::Relaxed);
+    TRACED_BLOCKED.fetch_add(v - start.switches.0, Ordering::Relaxed);
+    TRACED_PREEMPTED.fetch_add(i - start.switches.1, Ordering::Relaxed);
+    wall
+}
+
+fn traced_cpu_ns() -> u64 {
+    TRACED_CPU_NS.load(Ordering::Relaxed)
 }
 
 /// Runs `thread_body(m)` on two threads at once; returns the mean of their
@@ -639,8 +734,9 @@ fn on_two_threads(per_thread: u64, body: impl Fn(u64) + Send + Sync + 'static) -
             std::thread::spawn(move || {
                 barrier.wait();
                 let t0 = Instant::now();
+                let tc0 = lap_start();
                 body(per_thread);
-                t0.elapsed()
+                lap(t0, tc0)
             })
         })
         .collect();
@@ -666,8 +762,9 @@ mod actrace_sys {
         run(&mut task, warmup(iters));
         let t0 = Instant::now();
         let c0 = cpu_ns();
+        let tc0 = lap_start();
         run(&mut task, iters);
-        let traced = t0.elapsed();
+        let traced = lap(t0, tc0);
         drop(task);
         actrace::shutdown();
         let flushed = t0.elapsed();
@@ -692,8 +789,9 @@ mod actrace_sys {
         run(&mut task, warmup(iters));
         let t0 = Instant::now();
         let c0 = cpu_ns();
+        let tc0 = lap_start();
         run(&mut task, iters);
-        let traced = t0.elapsed();
+        let traced = lap(t0, tc0);
         let cpu = cpu_ns() - c0;
         // The stuck client and the server stay as they are: the child exits
         // without the at-exit flush, which would wait for the client.
@@ -752,6 +850,7 @@ mod actrace_sys {
             ns_flushed: Some(per(flushed, per_thread)),
             pairs: 2 * per_thread,
             cpu_ns_per_pair: cpu as f64 / (2 * per_thread) as f64,
+            thread_cpu_ns_per_pair: traced_cpu_ns() as f64 / (2 * per_thread) as f64,
             recorded: Some(recorded),
         }
     }
@@ -855,8 +954,9 @@ mod fastrace_sys {
         run(warmup(iters));
         let t0 = Instant::now();
         let c0 = cpu_ns();
+        let tc0 = lap_start();
         run(iters);
-        let traced = t0.elapsed();
+        let traced = lap(t0, tc0);
         fastrace::flush();
         let recorded = reporter.map(|r| {
             let roots = warmup(iters).div_ceil(CHUNK) + iters.div_ceil(CHUNK);
@@ -888,6 +988,7 @@ mod fastrace_sys {
             ns_flushed: Some(per(flushed, per_thread)),
             pairs: 2 * per_thread,
             cpu_ns_per_pair: cpu as f64 / (2 * per_thread) as f64,
+            thread_cpu_ns_per_pair: traced_cpu_ns() as f64 / (2 * per_thread) as f64,
             recorded: Some(recorded),
         }
     }
@@ -942,8 +1043,9 @@ mod puffin_sys {
         run(warmup(iters));
         let t0 = Instant::now();
         let c0 = cpu_ns();
+        let tc0 = lap_start();
         run(iters);
-        let traced = t0.elapsed();
+        let traced = lap(t0, tc0);
         let recorded = sink.map(|(id, writer)| {
             drop(GlobalProfiler::lock().remove_sink(id));
             let roots = warmup(iters).div_ceil(CHUNK) + iters.div_ceil(CHUNK);
@@ -992,8 +1094,9 @@ mod tracing_sys {
         run(warmup(iters));
         let t0 = Instant::now();
         let c0 = cpu_ns();
+        let tc0 = lap_start();
         run(iters);
-        let traced = t0.elapsed();
+        let traced = lap(t0, tc0);
         drop(root);
         drop(guard);
         let flushed = t0.elapsed();
@@ -1023,6 +1126,7 @@ mod tracing_sys {
             ns_flushed: Some(per(flushed, per_thread)),
             pairs: 2 * per_thread,
             cpu_ns_per_pair: cpu as f64 / (2 * per_thread) as f64,
+            thread_cpu_ns_per_pair: traced_cpu_ns() as f64 / (2 * per_thread) as f64,
             recorded: Some(recorded),
         }
     }
