@@ -26,10 +26,23 @@ else
   step "rust targets" "present (${RUST_TARGETS[*]})"
 fi
 
+# The wasm-bindgen CLI (wasm-bindgen, wasm-bindgen-test-runner) of exactly
+# the version Cargo.lock pins, since the JS glue it generates must match the
+# crate: wasm/pack.sh and wasm/test.sh use it. Built from crates.io (2-4
+# minutes) only when missing or of another version.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [[ $(wasm-bindgen --version 2>/dev/null) == "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
+  step "wasm-bindgen-cli" "present ($WASM_BINDGEN_VERSION)"
+else
+  cargo install --quiet wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  step "wasm-bindgen-cli" "installed ($WASM_BINDGEN_VERSION)"
+fi
+
 # Debian's Chromium: the only browser that runs here (browser downloads such
 # as `npx playwright install` cannot reach their hosts). The lock timeout
 # waits for another apt user instead of failing.
-if [[ -x /usr/bin/chromium ]]; then
+# chromedriver drives it for the wasm-bindgen-test browser suite.
+if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
   step "chromium" "present"
 else
   export DEBIAN_FRONTEND=noninteractive
@@ -47,6 +60,15 @@ if [[ ! -f tests/js/node_modules/.package-lock.json ||
   step "npm (tests/js)" "installed"
 else
   step "npm (tests/js)" "up to date"
+fi
+
+# Node packages of the wasm package's browser tests (Playwright), as locked.
+if [[ ! -f tests/wasm/node_modules/.package-lock.json ||
+      tests/wasm/package-lock.json -nt tests/wasm/node_modules/.package-lock.json ]]; then
+  (cd tests/wasm && npm ci --no-audit --no-fund --loglevel=error)
+  step "npm (tests/wasm)" "installed"
+else
+  step "npm (tests/wasm)" "up to date"
 fi
 
 # viztracer for the python3 the checks call (the first on PATH).

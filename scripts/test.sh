@@ -40,6 +40,8 @@ suite "third-party validators" cargo test -p actrace-tests --test third_party --
 # Add a suite by adding its path here once it is committed.
 SUITE_SCRIPTS=(
   tests/browser/run.sh   # the bundled viewer in headless Chromium
+  wasm/test.sh           # actrace-wasm: wasm-bindgen-test in Node and headless Chromium
+  tests/wasm/run.sh      # the npm package and its example app in headless Chromium
 )
 for script in "${SUITE_SCRIPTS[@]}"; do
   if [[ ! -x $script ]]; then

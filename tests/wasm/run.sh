@@ -15,6 +15,7 @@ fi
 
 tarball=$("$repo/wasm/pack.sh" | tail -n 1)
 echo "run.sh: installing $tarball into example/"
+rm -rf example/node_modules/actrace
 (cd example && npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$tarball")
 
 if [[ ${1:-} == bench ]]; then
