@@ -116,15 +116,19 @@ impl Tracer {
 
     /// Calls `f` whenever a task or span begins (R14).
     #[wasm_bindgen(js_name = onBegin)]
-    pub fn on_begin(&self, f: NodeCallback) {
-        self.shared.borrow_mut().register(true, f.unchecked_into());
+    pub fn on_begin(&self, f: NodeCallback) -> Result<(), JsValue> {
+        let f = callback_arg("onBegin", f)?;
+        self.shared.borrow_mut().register(true, f);
+        Ok(())
     }
 
     /// Calls `f` whenever a task or span that began after this call ends
     /// (R14).
     #[wasm_bindgen(js_name = onEnd)]
-    pub fn on_end(&self, f: NodeCallback) {
-        self.shared.borrow_mut().register(false, f.unchecked_into());
+    pub fn on_end(&self, f: NodeCallback) -> Result<(), JsValue> {
+        let f = callback_arg("onEnd", f)?;
+        self.shared.borrow_mut().register(false, f);
+        Ok(())
     }
 
     /// Attaches a sink and returns its number. It is called at once with the
@@ -132,7 +136,8 @@ impl Tracer {
     /// encoded events (C4). A sink that throws is removed.
     #[wasm_bindgen(js_name = addSink)]
     pub fn add_sink(&self, sink: SinkFn) -> Result<u32, JsValue> {
-        state::add_sink(&self.shared, sink.unchecked_into())
+        let sink = callback_arg("addSink", sink)?;
+        state::add_sink(&self.shared, sink)
     }
 
     /// Detaches a sink after handing it what is pending; false if no sink
@@ -175,6 +180,15 @@ impl Tracer {
             shared: State::new(settings),
         }
     }
+}
+
+/// A callback argument as a function, or a TypeError naming the method.
+fn callback_arg(method: &str, f: impl Into<JsValue>) -> Result<Function, JsValue> {
+    let f: JsValue = f.into();
+    let kind = f.js_typeof().as_string().unwrap_or_default();
+    f.dyn_into::<Function>().map_err(|_| {
+        js_sys::TypeError::new(&format!("actrace: {method} needs a function, got {kind}")).into()
+    })
 }
 
 fn random_seed() -> u64 {
@@ -236,6 +250,18 @@ fn settings_from(options: &JsValue) -> Result<Settings, JsValue> {
     Ok(s)
 }
 
+/// `f` as a function, or a TypeError naming the method, before anything
+/// starts.
+fn function_arg<'a>(method: &str, f: &'a RunFn) -> Result<&'a Function, JsValue> {
+    f.dyn_ref::<Function>().ok_or_else(|| {
+        js_sys::TypeError::new(&format!(
+            "actrace: {method}(name, fn) needs a function as fn, got {}",
+            f.js_typeof().as_string().unwrap_or_default()
+        ))
+        .into()
+    })
+}
+
 /// "I am in this node": a task, a span, or nowhere (outside any task).
 /// Starting a task or span from a context gives a new context.
 #[wasm_bindgen]
@@ -269,15 +295,17 @@ impl Context {
     /// returns; a rejection or exception passes through unchanged.
     #[wasm_bindgen(js_name = runTask)]
     pub fn run_task(&self, name: String, f: &RunFn) -> Result<JsValue, JsValue> {
+        let f = function_arg("runTask", f)?;
         let child = self.task(name)?;
-        child.run(f.unchecked_ref())
+        child.run(f)
     }
 
     /// Runs `f` in a span that ends like `runTask`'s task.
     #[wasm_bindgen(js_name = runSpan)]
     pub fn run_span(&self, name: String, f: &RunFn) -> Result<JsValue, JsValue> {
+        let f = function_arg("runSpan", f)?;
         let child = self.span(name)?;
-        child.run(f.unchecked_ref())
+        child.run(f)
     }
 
     /// The span-stack string (R13), by names unless `kind` says otherwise;

@@ -364,7 +364,9 @@ fn callbacks_registered_after_a_span_began_miss_its_end() {
         e.borrow_mut()
             .push(format!("{name} {}", s.as_string().unwrap()));
     });
-    tracer.on_end(on_end.as_ref().clone().unchecked_into());
+    tracer
+        .on_end(on_end.as_ref().clone().unchecked_into())
+        .unwrap();
     let b = begun.clone();
     let on_begin = Closure::<dyn FnMut(JsValue)>::new(move |info: JsValue| {
         let stack: Function = Reflect::get(&info, &"stack".into())
@@ -375,7 +377,9 @@ fn callbacks_registered_after_a_span_began_miss_its_end() {
         b.borrow_mut()
             .push(stack.call0(&info).unwrap().as_string().unwrap());
     });
-    tracer.on_begin(on_begin.as_ref().clone().unchecked_into());
+    tracer
+        .on_begin(on_begin.as_ref().clone().unchecked_into())
+        .unwrap();
 
     let inner = early.span("inner".into()).unwrap();
     inner.end().unwrap();
@@ -644,4 +648,60 @@ fn contexts_outlive_their_handles() {
     assert_eq!(tracer.live_tasks(), 1, "a is live: nobody ended it");
     tracer.flush();
     assert!(out.text().contains("\"name\":\"s\""));
+}
+
+#[wasm_bindgen_test]
+fn bad_arguments_are_type_errors_that_say_what_is_wrong() {
+    let options = |json: &str| -> Option<actrace_wasm::api::TracerOptions> {
+        Some(js_sys::JSON::parse(json).unwrap().unchecked_into())
+    };
+    for (json, wanted) in [
+        (
+            r#"{"policy":"panic"}"#,
+            r#"actrace: option "policy" must be "throw" or "report""#,
+        ),
+        (
+            r#"{"idBytes":9}"#,
+            r#"actrace: option "idBytes" must be a whole number from 1 to 8"#,
+        ),
+        (
+            r#"{"processName":3}"#,
+            r#"actrace: option "processName" must be a string"#,
+        ),
+        (
+            r#"{"batchBytes":0}"#,
+            r#"actrace: option "batchBytes" must be a positive number"#,
+        ),
+    ] {
+        let e = Tracer::new(options(json)).err().expect(json);
+        assert!(e.is_instance_of::<js_sys::TypeError>(), "{json}");
+        assert_eq!(error_message(&e), wanted);
+    }
+    let tracer = Tracer::new(options(
+        r#"{"processName":"ok","policy":"report","idBytes":2,"seed":5}"#,
+    ))
+    .expect("valid options");
+    assert_eq!(tracer.process_name(), "ok");
+    assert_eq!(
+        tracer.task("t".into()).unwrap().id().unwrap().len(),
+        3,
+        "2 bytes: 3 base64 digits"
+    );
+
+    let not_a_function: JsValue = 42.into();
+    let e = tracer
+        .run_task("t".into(), not_a_function.unchecked_ref())
+        .expect_err("not a function");
+    assert_eq!(
+        error_message(&e),
+        "actrace: runTask(name, fn) needs a function as fn, got number"
+    );
+    assert_eq!(tracer.live_tasks(), 1, "no task was started for it");
+    let e = tracer
+        .add_sink(JsValue::from("sink").unchecked_into())
+        .expect_err("not a function");
+    assert_eq!(
+        error_message(&e),
+        "actrace: addSink needs a function, got string"
+    );
 }
