@@ -45,6 +45,8 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = value_parser!(u32).range(1..=256))]
     workers: u32,
+    #[command(flatten)]
+    live: crate::live::LiveArgs,
 }
 
 const MAX_FILE_SIZE: u64 = 64 << 20;
@@ -66,6 +68,11 @@ pub(crate) fn run(args: &DemoArgs) -> Result<(), Failure> {
             most >> 20,
             MAX_TOTAL >> 20
         )));
+    }
+    if let Some(addr) = &args.live.listen {
+        return crate::live::run_demo(&args.live, addr, || {
+            workload::run(&plan).map(|_| ()).map_err(|e| e.to_string())
+        });
     }
     let env_file = attach_output(&args.out)?;
     let result = workload::run(&plan);

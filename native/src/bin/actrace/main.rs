@@ -4,14 +4,18 @@
 //!   with worker threads, a task group and async tasks) and writes its trace.
 //! - `actrace check FILE` reads a trace back (closed, still being written or
 //!   cut short), checks the writer's rules and prints a summary.
+//! - `actrace attach URL` saves a running program's live trace; `actrace demo
+//!   --listen ADDR` is such a program.
 //!
 //! Exit codes: 0 success, 1 the work or the trace is bad (a failed demo, a
 //! malformed trace), 2 the command could not run (bad arguments, a file that
 //! cannot be read or created).
 
+mod attach;
 mod check;
 mod demo;
 mod fail;
+mod live;
 mod output;
 
 use std::process::ExitCode;
@@ -36,6 +40,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Check a trace file (closed, still being written or cut short) and summarize it.
     Check(check::CheckArgs),
+    /// Save a running program's live trace (its ACTRACE_LISTEN stream) as JSON.
+    Attach(attach::AttachArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Attach(args) => attach::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
