@@ -180,6 +180,12 @@ impl Tracer {
             shared: State::new(settings),
         }
     }
+
+    /// How many tasks the tracer still keeps: live ones, and ended ones that
+    /// a context or a live child still refers to.
+    pub fn kept_tasks(&self) -> usize {
+        self.shared.borrow().kept_tasks()
+    }
 }
 
 /// A callback argument as a function, or a TypeError naming the method.

@@ -110,6 +110,9 @@ pub(crate) struct State {
     callbacks: Callbacks,
     policy: Policy,
     on_violation: Option<Function>,
+    /// How many contexts hold each task, by task index; together they hold
+    /// the task once in the core.
+    contexts: Vec<u32>,
 }
 
 /// Where a context points, with what callbacks and JavaScript need to know
@@ -221,6 +224,7 @@ impl State {
             callbacks: Callbacks::default(),
             policy: settings.policy,
             on_violation: settings.on_violation,
+            contexts: Vec::new(),
         }));
         shared.borrow_mut().this = Rc::downgrade(&shared);
         shared
@@ -236,6 +240,10 @@ impl State {
 
     pub(crate) fn live_tasks(&self) -> usize {
         self.core.tree().live_count()
+    }
+
+    pub(crate) fn kept_tasks(&self) -> usize {
+        self.core.tree().held_count()
     }
 
     fn chain(&self, node: Node) -> Rc<[(NodeId, Name)]> {
@@ -254,17 +262,24 @@ impl State {
         }
     }
 
-    /// One more hold on the context's task, for a copy of the context.
+    /// One more context holds the context's task (a copy of it, or a span
+    /// in the task).
     pub(crate) fn retain(&mut self, place: &Place) {
         if let Some(node) = place.node {
-            self.core.retain(node.task);
+            self.contexts[node.task.index()] += 1;
         }
     }
 
-    /// Drops a context's hold on its task.
+    /// A context of the task is gone. The core is told only when the last
+    /// one goes: its release looks at every task, too slow to do for every
+    /// span context the garbage collector frees.
     pub(crate) fn release(&mut self, place: &Place) {
         if let Some(node) = place.node {
-            self.core.release(node.task);
+            let count = &mut self.contexts[node.task.index()];
+            *count -= 1;
+            if *count == 0 {
+                self.core.release(node.task);
+            }
         }
     }
 
@@ -300,6 +315,12 @@ pub(crate) fn start_task(shared: &Shared, from: &Place, name: String) -> Result<
         let ts = st.clock.now();
         let seen = st.callbacks.count;
         let (node, violation) = st.core.start_task(from.node, name, ts, &mut st.batch);
+        // The core holds the new task once, for its first context.
+        let index = node.task.index();
+        if st.contexts.len() <= index {
+            st.contexts.resize(index + 1, 0);
+        }
+        st.contexts[index] = 1;
         let (id, _, _) = st.core.tree().describe(node.task);
         let chain = st.chain(node);
         let base = chain.last().map(|(_, n)| n.clone());
@@ -350,7 +371,7 @@ pub(crate) fn start_span(shared: &Shared, from: &Place, name: String) -> Result<
         let mut place = Place::OUTSIDE;
         let mut began = None;
         if let Some(node) = node {
-            st.core.retain(node.task);
+            st.contexts[node.task.index()] += 1;
             let frames = st.core.stack(node.task).path(node.position);
             let top = frames.last().expect("a new span is open");
             place = Place {

@@ -648,6 +648,25 @@ fn contexts_outlive_their_handles() {
     assert_eq!(tracer.live_tasks(), 1, "a is live: nobody ended it");
     tracer.flush();
     assert!(out.text().contains("\"name\":\"s\""));
+
+    // Ended tasks are forgotten once their last context is gone.
+    let b = tracer.task("b".into()).unwrap();
+    let c = b.task("c".into()).unwrap();
+    let outer = c.span("outer".into()).unwrap();
+    let inner = outer.span("inner".into()).unwrap();
+    inner.end().unwrap();
+    outer.end().unwrap();
+    let spans = [outer, inner];
+    let c_copy = c.clone();
+    c.end().unwrap();
+    b.end().unwrap();
+    drop(b);
+    drop(c);
+    assert_eq!(tracer.kept_tasks(), 3, "a (live), b (c's parent), c (held)");
+    drop(spans);
+    assert_eq!(tracer.kept_tasks(), 3, "c_copy still holds c");
+    drop(c_copy);
+    assert_eq!(tracer.kept_tasks(), 1, "only the live task a is kept");
 }
 
 #[wasm_bindgen_test]
