@@ -34,6 +34,8 @@ suite "no_std core" cargo build -p actrace-core --target x86_64-unknown-none
 # The browser-driven checks in tests/tests/third_party.rs are their own suite.
 suite "cargo test" cargo test --workspace -- --skip third_party::
 suite "third-party validators" cargo test -p actrace-tests --test third_party -- third_party::
+# The live stream as an axum handler is behind actrace's `axum` feature.
+suite "axum handler" cargo test -p actrace --features axum --test server_axum
 
 # Suites that live in their own scripts. Every script listed here must exist:
 # a missing one fails the run, so a suite can never silently stop running.

@@ -63,6 +63,9 @@ pub use guards::{Done, Span, Task};
 pub use metrics::{metrics, register_metrics, MetricsSnapshot};
 #[doc(hidden)]
 pub use names::__strip_function_name;
+/// The live stream as axum handlers (cargo feature `axum`).
+#[cfg(feature = "axum")]
+pub use server::axum;
 pub use server::{serve, Server, ServerBuilder};
 pub use violations::{policy, set_policy, set_violation_hook, Policy};
 

@@ -28,6 +28,8 @@
 //! websocket messages to 4 KiB; malformed requests get a 4xx answer.
 
 mod assets;
+#[cfg(feature = "axum")]
+pub mod axum;
 mod http;
 mod security;
 mod websocket;
@@ -44,7 +46,7 @@ use security::Policy;
 pub(crate) use websocket::Outbox;
 
 /// Default bound of each client's outbox.
-const DEFAULT_CLIENT_BUFFER: usize = 16 << 20;
+pub(crate) const DEFAULT_CLIENT_BUFFER: usize = 16 << 20;
 /// Default bound on simultaneous connections.
 const DEFAULT_MAX_CONNECTIONS: usize = 64;
 
