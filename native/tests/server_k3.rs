@@ -31,7 +31,7 @@ fn spans_for(task: &mut actrace::Task, time: Duration) -> (u64, u64) {
             let _s = task.span("s");
         }
         n += 1000;
-        if n % 50_000 == 0 {
+        if n.is_multiple_of(50_000) {
             peak = peak.max(rss_bytes());
         }
     }

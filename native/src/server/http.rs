@@ -29,7 +29,7 @@ struct Head {
 }
 
 enum ReadHead {
-    Ok(Head),
+    Ok(Box<Head>),
     /// Answer with this status and message.
     Bad(u16, &'static str),
     /// The client left or sent nothing: just close.
@@ -80,10 +80,10 @@ fn read_head(stream: &mut TcpStream) -> ReadHead {
                     builder = builder.header(name, value);
                 }
                 return match builder.body(()) {
-                    Ok(request) => ReadHead::Ok(Head {
+                    Ok(request) => ReadHead::Ok(Box::new(Head {
                         request,
                         rest: buf[len..].to_vec(),
-                    }),
+                    })),
                     Err(_) => ReadHead::Bad(400, "actrace: malformed request line\n"),
                 };
             }
