@@ -50,7 +50,7 @@ mod tracer;
 mod tree;
 mod violation;
 
-pub use chrome::Encoder;
+pub use chrome::{BatchScratch, Encoder};
 pub use event::{Discard, Event, EventSink, FlowId, LaneId, TaskBegin};
 pub use id::{IdBytes, IdGen, InvalidIdBytes, NodeId};
 pub use name::Name;

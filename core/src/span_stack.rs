@@ -106,6 +106,30 @@ impl SpanStack {
         out: &mut impl EventSink,
         on_close: &mut impl FnMut(&[Frame]),
     ) -> Begun {
+        // The common case first: a child of the innermost open node.
+        if self.is_top(from) {
+            let generation = self.push(name, ts, callbacks_seen, out);
+            return Begun {
+                span: Some(Position {
+                    depth: self.frames.len() as u32,
+                    generation,
+                }),
+                violations: Vec::new(),
+            };
+        }
+        self.begin_repairing(from, name, ts, callbacks_seen, out, on_close)
+    }
+
+    #[cold]
+    fn begin_repairing(
+        &mut self,
+        from: Position,
+        name: Name,
+        ts: Timestamp,
+        callbacks_seen: u32,
+        out: &mut impl EventSink,
+        on_close: &mut impl FnMut(&[Frame]),
+    ) -> Begun {
         let mut violations = Vec::new();
         if self.ended {
             violations.push(Violation::SpanWithoutTask {
@@ -134,20 +158,7 @@ impl SpanStack {
             });
             self.close_above(parent_depth, ts, out, on_close);
         }
-        let generation = self.next_generation;
-        self.next_generation = self.next_generation.wrapping_add(1).max(1);
-        out.event(Event::SpanBegin {
-            lane: self.lane,
-            ts,
-            name: name.clone(),
-        });
-        self.frames.push(Frame {
-            name,
-            id: self.ids.next_id(),
-            start: ts,
-            callbacks_seen,
-            generation,
-        });
+        let generation = self.push(name, ts, callbacks_seen, out);
         Begun {
             span: Some(Position {
                 depth: self.frames.len() as u32,
@@ -155,6 +166,44 @@ impl SpanStack {
             }),
             violations,
         }
+    }
+
+    /// True if `pos` is live and has no live child span.
+    #[inline]
+    fn is_top(&self, pos: Position) -> bool {
+        !self.ended
+            && pos.depth as usize == self.frames.len()
+            && self
+                .frames
+                .last()
+                .is_none_or(|f| f.generation == pos.generation)
+    }
+
+    #[inline]
+    fn push(
+        &mut self,
+        name: Name,
+        ts: Timestamp,
+        callbacks_seen: u32,
+        out: &mut impl EventSink,
+    ) -> u32 {
+        let generation = self.next_generation;
+        self.next_generation = self.next_generation.wrapping_add(1).max(1);
+        if out.wants_events() {
+            out.event(Event::SpanBegin {
+                lane: self.lane,
+                ts,
+                name: name.clone(),
+            });
+        }
+        self.frames.push(Frame {
+            name,
+            id: self.ids.next_id(),
+            start: ts,
+            callbacks_seen,
+            generation,
+        });
+        generation
     }
 
     /// Ends a span. Ending one that already ended is a no-op (R7); ending one
@@ -168,6 +217,18 @@ impl SpanStack {
         out: &mut impl EventSink,
         on_close: &mut impl FnMut(&[Frame]),
     ) -> Option<Violation> {
+        // The common case first: the innermost open span ends.
+        if span.depth > 0 && self.is_top(span) {
+            on_close(&self.frames);
+            self.frames.pop();
+            if out.wants_events() {
+                out.event(Event::End {
+                    lane: self.lane,
+                    ts,
+                });
+            }
+            return None;
+        }
         if span.depth == 0 || !self.is_live(span) {
             return None;
         }

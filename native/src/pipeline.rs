@@ -6,7 +6,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use actrace_core::{Encoder, Event};
+use actrace_core::{BatchScratch, Encoder, Event};
 
 use crate::metrics::{Closed, STATS};
 use crate::mirror::Mirror;
@@ -146,6 +146,7 @@ pub(crate) struct Writer {
     consumers: Vec<Box<dyn Consumer>>,
     mirror: Mirror,
     out: Vec<u8>,
+    scratch: BatchScratch,
 }
 
 impl Writer {
@@ -156,6 +157,7 @@ impl Writer {
             consumers: Vec::new(),
             mirror: Mirror::default(),
             out: Vec::new(),
+            scratch: BatchScratch::default(),
         }
     }
 
@@ -202,12 +204,17 @@ impl Writer {
 
     fn events(&mut self, batch: &[Event]) {
         STATS.events(batch.len());
-        let encode = !self.consumers.is_empty();
-        for event in batch {
-            self.mirror.apply(event);
-            if encode {
-                self.encoder.event(event, &mut self.out);
+        self.scratch.pair(batch);
+        // Slices that open and close inside the batch never change what is
+        // open: the mirror needs only the rest.
+        for (i, event) in batch.iter().enumerate() {
+            if !self.scratch.is_paired(i) {
+                self.mirror.apply(event);
             }
+        }
+        if !self.consumers.is_empty() {
+            self.encoder
+                .paired_batch(batch, &mut self.scratch, &mut self.out);
         }
         if self.out.len() > 1 << 20 {
             self.write_out();

@@ -253,6 +253,34 @@ impl Runtime {
         let st = &mut *guard;
         let recording = self.recording();
         let callbacks_seen = self.callbacks.count();
+        if callbacks_seen == 0 && !self.debug {
+            // The hot path: no callback to prepare for, no sites to keep.
+            let ts = if recording {
+                self.clock.now()
+            } else {
+                Timestamp::from_nanos(0)
+            };
+            let begun = st.stack.begin(
+                from,
+                name,
+                ts,
+                0,
+                &mut Sink {
+                    buf: &mut st.buf,
+                    on: recording,
+                },
+                &mut |_| {},
+            );
+            let over = recording && st.buf.len() >= BATCH && self.pipeline.push_batch(&mut st.buf);
+            drop(guard);
+            if over {
+                self.pipeline.wait_for_space();
+            }
+            if !begun.violations.is_empty() {
+                violations::handle(begun.violations, String::new);
+            }
+            return begun.span;
+        }
         let cb = callbacks_seen > 0;
         // Without a consumer or a callback nobody needs the time: skip the clock.
         let ts = if recording || cb {
@@ -324,6 +352,32 @@ impl Runtime {
         let st = &mut *guard;
         let recording = self.recording();
         let cb = self.callbacks.count() > 0;
+        if !cb && !self.debug {
+            // The hot path, as in `begin_span`.
+            let ts = if recording {
+                self.clock.now()
+            } else {
+                Timestamp::from_nanos(0)
+            };
+            let violation = st.stack.end(
+                span,
+                ts,
+                &mut Sink {
+                    buf: &mut st.buf,
+                    on: recording,
+                },
+                &mut |_| {},
+            );
+            let over = recording && st.buf.len() >= BATCH && self.pipeline.push_batch(&mut st.buf);
+            drop(guard);
+            if over {
+                self.pipeline.wait_for_space();
+            }
+            if let Some(v) = violation {
+                violations::handle(vec![v], String::new);
+            }
+            return;
+        }
         let ts = if recording || cb {
             self.clock.now()
         } else {

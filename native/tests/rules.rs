@@ -62,10 +62,16 @@ fn lane_name(trace: &Trace, lane: usize) -> &str {
 
 /// Ended slices on a lane, as (name, depth), in end order.
 fn slices_on(trace: &Trace, lane: &str) -> Vec<(String, usize)> {
-    trace
+    let mut slices: Vec<_> = trace
         .slices
         .iter()
         .filter(|s| lane_name(trace, s.lane) == lane)
+        .collect();
+    // In the order they ended, inner first: the writer may encode a slice as
+    // one complete (X) event, which the reader lists at its begin.
+    slices.sort_by(|a, b| a.end_us.total_cmp(&b.end_us).then(b.depth.cmp(&a.depth)));
+    slices
+        .iter()
         .map(|s| (s.name.to_string(), s.depth))
         .collect()
 }
@@ -113,7 +119,11 @@ fn begin_of(text: &str, unique: &str) -> Begin {
     let line = text
         .lines()
         .rev()
-        .find(|l| l.contains("\"ph\":\"B\"") && field(l, "task") == Some(unique))
+        .find(|l| {
+            // A task that began and ended in one batch is one complete event.
+            (l.contains("\"ph\":\"B\"") || l.contains("\"ph\":\"X\""))
+                && field(l, "task") == Some(unique)
+        })
         .unwrap_or_else(|| panic!("no begin line for {unique}"));
     Begin {
         id: field(line, "id").unwrap().to_string(),

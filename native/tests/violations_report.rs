@@ -68,10 +68,16 @@ fn lane_name(trace: &Trace, lane: usize) -> &str {
 }
 
 fn slices_on(trace: &Trace, lane: &str) -> Vec<(String, usize)> {
-    trace
+    let mut slices: Vec<_> = trace
         .slices
         .iter()
         .filter(|s| lane_name(trace, s.lane) == lane)
+        .collect();
+    // In the order they ended, inner first: the writer may encode a slice as
+    // one complete (X) event, which the reader lists at its begin.
+    slices.sort_by(|a, b| a.end_us.total_cmp(&b.end_us).then(b.depth.cmp(&a.depth)));
+    slices
+        .iter()
         .map(|s| (s.name.to_string(), s.depth))
         .collect()
 }

@@ -239,6 +239,10 @@ pub(super) struct Builder {
 struct LaneState {
     last_ts: Option<f64>,
     open: Vec<(Arc<str>, f64)>,
+    /// End times of the complete (`X`) slices that may still contain the
+    /// next one: actrace writes a finished subtree as X events in begin
+    /// order, so nesting follows from the intervals.
+    enclosing: Vec<f64>,
 }
 
 enum FlowSlot {
@@ -376,8 +380,20 @@ impl Builder {
                 }
                 let name = self.intern(string("name", &ev.name)?.unwrap_or(""));
                 self.lanes[lane].slices += 1;
-                let depth = self.lane_state[lane].open.len();
                 let end_us = ts + dur;
+                let state = &mut self.lane_state[lane];
+                // Drop the enclosing slices this one does not lie inside; one
+                // that starts where another ends follows it, unless it has no
+                // duration at all.
+                while let Some(&end) = state.enclosing.last() {
+                    if end < ts || (end == ts && end_us > ts) || end_us > end {
+                        state.enclosing.pop();
+                    } else {
+                        break;
+                    }
+                }
+                let depth = state.open.len() + state.enclosing.len();
+                state.enclosing.push(end_us);
                 self.see_time(end_us);
                 self.slices.push(Slice {
                     lane,
