@@ -14,8 +14,11 @@ use crate::Consumer;
 
 /// Events per batch: a task's buffer is handed over when it holds this many.
 pub(crate) const BATCH: usize = 512;
-/// Batches queued before producers wait for the writer: bounds memory.
-const MAX_QUEUED: usize = 64;
+/// Events queued before producers wait for the writer: bounds memory
+/// (about 1.5 MB) however the events are batched.
+const MAX_QUEUED_EVENTS: usize = 64 * BATCH;
+/// Empty batch vectors kept for reuse.
+const POOL: usize = 64;
 /// How often the writer collects events still sitting in task buffers.
 pub(crate) const PULL_EVERY: Duration = Duration::from_millis(50);
 
@@ -38,7 +41,7 @@ struct Queue {
     /// Emptied batch vectors, reused so steady-state recording allocates
     /// nothing.
     pool: Vec<Vec<Event>>,
-    queued_batches: usize,
+    queued_events: usize,
     stopped: bool,
 }
 
@@ -64,15 +67,22 @@ impl Pipeline {
             return false;
         }
         let mut q = self.lock();
-        let fresh = q.pool.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
-        let batch = std::mem::replace(buf, fresh);
         if q.stopped {
-            q.pool.push(batch);
+            buf.clear();
             return false;
         }
+        let batch = if buf.len() >= BATCH / 2 {
+            let fresh = q.pool.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
+            std::mem::replace(buf, fresh)
+        } else {
+            // A few events (a task starting or ending): move them into a
+            // vector of their size, so the task keeps its small buffer and no
+            // full-size one is spent on them.
+            buf.drain(..).collect()
+        };
+        q.queued_events += batch.len();
         q.items.push_back(Item::Events(batch));
-        q.queued_batches += 1;
-        let over = q.queued_batches > MAX_QUEUED;
+        let over = q.queued_events > MAX_QUEUED_EVENTS;
         drop(q);
         if over {
             self.wake_writer.notify_one();
@@ -83,7 +93,7 @@ impl Pipeline {
     /// Waits until the writer has caught up below the bound.
     pub(crate) fn wait_for_space(&self) {
         let mut q = self.lock();
-        while q.queued_batches > MAX_QUEUED && !q.stopped {
+        while q.queued_events > MAX_QUEUED_EVENTS && !q.stopped {
             q = self.space.wait(q).unwrap_or_else(|p| p.into_inner());
         }
     }
@@ -119,14 +129,14 @@ impl Pipeline {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        q.queued_batches = 0;
+        q.queued_events = 0;
         std::mem::take(&mut q.items)
     }
 
     fn recycle(&self, mut batch: Vec<Event>) {
         batch.clear();
         let mut q = self.lock();
-        if q.pool.len() < MAX_QUEUED {
+        if q.pool.len() < POOL && batch.capacity() >= BATCH {
             q.pool.push(batch);
         }
     }

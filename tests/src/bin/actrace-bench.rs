@@ -623,13 +623,14 @@ fn per(d: Duration, n: u64) -> f64 {
 
 /// Counts the lines of a Chrome JSON file that contain `needle` (e.g. the
 /// span begin events), after the measurement.
-fn count_lines(path: &Path, needle: &str) -> u64 {
+/// Lines that contain any of `needles`.
+fn count_lines(path: &Path, needles: &[&str]) -> u64 {
     let Ok(file) = File::open(path) else { return 0 };
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut line = Vec::new();
     let mut n = 0;
     while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-        if std::str::from_utf8(&line).is_ok_and(|l| l.contains(needle)) {
+        if std::str::from_utf8(&line).is_ok_and(|l| needles.iter().any(|n| l.contains(n))) {
             n += 1;
         }
         line.clear();
@@ -769,7 +770,8 @@ mod actrace_sys {
         actrace::shutdown();
         let flushed = t0.elapsed();
         let cpu = cpu_ns() - c0;
-        let recorded = file.map(|p| count_lines(p, r#""ph":"B""#).saturating_sub(1));
+        let recorded =
+            file.map(|p| count_lines(p, &[r#""ph":"B""#, r#""ph":"X""#]).saturating_sub(1));
         span_timing(iters, traced, file.map(|_| flushed), cpu, recorded)
     }
 
@@ -844,7 +846,7 @@ mod actrace_sys {
         actrace::shutdown();
         let flushed = t0.elapsed();
         let cpu = cpu_ns() - c0;
-        let recorded = count_lines(path, r#""ph":"B""#).saturating_sub(1);
+        let recorded = count_lines(path, &[r#""ph":"B""#, r#""ph":"X""#]).saturating_sub(1);
         Timing {
             ns_per_pair: per(traced, per_thread),
             ns_flushed: Some(per(flushed, per_thread)),
@@ -1101,7 +1103,8 @@ mod tracing_sys {
         drop(guard);
         let flushed = t0.elapsed();
         let cpu = cpu_ns() - c0;
-        let recorded = file.map(|p| count_lines(p, r#""ph":"B""#).saturating_sub(1));
+        let recorded =
+            file.map(|p| count_lines(p, &[r#""ph":"B""#, r#""ph":"X""#]).saturating_sub(1));
         span_timing(iters, traced, file.map(|_| flushed), cpu, recorded)
     }
 
@@ -1120,7 +1123,7 @@ mod tracing_sys {
         drop(guard);
         let flushed = t0.elapsed();
         let cpu = cpu_ns() - c0;
-        let recorded = count_lines(path, r#""ph":"B""#);
+        let recorded = count_lines(path, &[r#""ph":"B""#, r#""ph":"X""#]);
         Timing {
             ns_per_pair: per(traced, per_thread),
             ns_flushed: Some(per(flushed, per_thread)),
