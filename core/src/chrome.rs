@@ -193,7 +193,7 @@ pub struct BatchScratch {
 }
 
 impl BatchScratch {
-    /// Pairs each begin with its end inside `events` (one task's batch).
+    /// Pairs each begin with its end inside `events`, lane by lane.
     pub fn pair(&mut self, events: &[Event]) {
         let (ends, open) = (&mut self.ends, &mut self.open);
         ends.clear();
@@ -202,16 +202,18 @@ impl BatchScratch {
         for (i, event) in events.iter().enumerate() {
             match event {
                 Event::TaskBegin(_) | Event::SpanBegin { .. } => open.push(i as u32),
-                Event::End { lane, .. } => match open.pop() {
-                    Some(b) if events[b as usize].lane() == *lane => {
+                Event::End { lane, .. } => {
+                    // The innermost open slice of the same lane; in a batch
+                    // of one task's events that is the top of the stack.
+                    if let Some(at) = open
+                        .iter()
+                        .rposition(|&b| events[b as usize].lane() == *lane)
+                    {
+                        let b = open.remove(at);
                         ends[b as usize] = i as u32;
                         ends[i] = MERGED;
                     }
-                    // A batch holds one task's events, so this does not
-                    // happen; if it did, pairing across lanes would be wrong.
-                    Some(_) => open.clear(),
-                    None => {}
-                },
+                }
                 _ => {}
             }
         }
@@ -408,5 +410,33 @@ mod tests {
                 assert!(merged.len() < plain.len(), "complete events are shorter");
             }
         }
+    }
+    #[test]
+    fn c4_batches_mixing_lanes_pair_each_lane_on_its_own() {
+        // Two tasks interleaved in one batch, as a single-threaded adapter
+        // might hand them over.
+        let mut tr = Tracer::new(5, IdBytes::default());
+        let mut ev = Vec::new();
+        let t = |us: u64| Timestamp::from_nanos(us * 1000);
+        let (x, _) = tr.start_task(None, "x", t(1), &mut ev);
+        let (y, _) = tr.start_task(None, "y", t(2), &mut ev);
+        let (xa, _) = tr.start_span(Some(x), "xa", t(3), 0, &mut ev, &mut |_| {});
+        let (ya, _) = tr.start_span(Some(y), "ya", t(4), 0, &mut ev, &mut |_| {});
+        tr.end(xa.unwrap(), t(5), &mut ev, &mut |_| {});
+        tr.end(x, t(6), &mut ev, &mut |_| {});
+        tr.end(ya.unwrap(), t(7), &mut ev, &mut |_| {});
+        let enc = Encoder::new(Timestamp::from_nanos(0));
+        let (mut plain, mut merged) = (Vec::new(), Vec::new());
+        enc.open("p", &mut plain);
+        enc.open("p", &mut merged);
+        for e in &ev {
+            enc.event(e, &mut plain);
+        }
+        enc.batch(&ev, &mut merged, &mut BatchScratch::default());
+        assert_eq!(slices(&merged), slices(&plain));
+        let trace = read_trace(&merged).unwrap();
+        assert_eq!(trace.open_slices.len(), 1, "task y is still open");
+        let text = core::str::from_utf8(&merged).unwrap();
+        assert_eq!(text.matches("\"ph\":\"X\"").count(), 3, "{text}");
     }
 }
