@@ -70,6 +70,7 @@ impl Task {
     /// Starts a span in this task. The span borrows the task mutably, so the
     /// compiler rules out a second live child span (R9) and ending the task
     /// before the span (R10).
+    #[inline]
     #[track_caller]
     pub fn span(&mut self, name: impl Into<Name>) -> Span<'_> {
         Span::from_borrowed(&self.ctx, name.into(), Location::caller())
@@ -170,6 +171,7 @@ impl<'a> Span<'a> {
         Span::start(ctx.node.clone().map(Holder::Owned), ctx.pos, name, site)
     }
 
+    #[inline]
     pub(crate) fn from_borrowed(
         ctx: &'a Context,
         name: Name,
@@ -180,6 +182,7 @@ impl<'a> Span<'a> {
 
     /// Starts a child span; it borrows this one mutably, so the compiler rules
     /// out siblings (R9) and ending out of order (R10).
+    #[inline]
     #[track_caller]
     pub fn span(&mut self, name: impl Into<Name>) -> Span<'_> {
         let node = self.node.as_ref().map(|h| Holder::Borrowed(h.node()));
@@ -211,6 +214,7 @@ impl<'a> Span<'a> {
 }
 
 impl Drop for Span<'_> {
+    #[inline]
     fn drop(&mut self) {
         if let (Some(holder), Some(rt)) = (&self.node, Runtime::get()) {
             rt.end_span(holder.node(), self.pos);

@@ -61,6 +61,7 @@ impl EventSink for Sink<'_> {
 
 impl Runtime {
     /// The runtime, if anything was traced yet.
+    #[inline]
     pub(crate) fn get() -> Option<&'static Runtime> {
         RUNTIME.get()
     }
