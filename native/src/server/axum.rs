@@ -38,14 +38,16 @@ use crate::runtime::Runtime;
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// A router with `/stream` ([`stream`]) and `/metrics` ([`metrics`]), to
-/// merge or nest into an application's router.
+/// merge or nest into an application's router. Recording starts now, so
+/// spans open when a client attaches show their real start times (C6).
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Runtime::global().start_recording();
     Router::new()
         .route("/stream", get(stream))
         .route("/metrics", get(metrics))
 }
 
-/// The live trace websocket. Recording starts with the first client.
+/// The live trace websocket, for a route of the application's own.
 pub async fn stream(ws: WebSocketUpgrade, headers: HeaderMap) -> Response {
     let host = headers
         .get(header::HOST)
@@ -56,10 +58,36 @@ pub async fn stream(ws: WebSocketUpgrade, headers: HeaderMap) -> Response {
     if let Err(refusal) = Policy::default().check_origin(&headers, &host) {
         return (StatusCode::FORBIDDEN, refusal.message()).into_response();
     }
+    // Attach before answering: everything traced after the client saw the
+    // upgrade reaches it.
+    let notify = Arc::new(Notify::new());
+    let wake = notify.clone();
+    let outbox = Outbox::new(
+        DEFAULT_CLIENT_BUFFER,
+        Some(Box::new(move || wake.notify_one())),
+    );
+    Runtime::global().attach(Box::new(OutboxConsumer {
+        outbox: outbox.clone(),
+        peer: "axum client".into(),
+    }));
+    let client = Attached { outbox, notify };
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(run)
+        .on_upgrade(move |socket| run(socket, client))
         .into_response()
+}
+
+/// A client's outbox, attached; if the upgrade never happens, dropping it
+/// detaches the consumer.
+struct Attached {
+    outbox: Arc<Outbox>,
+    notify: Arc<Notify>,
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.outbox.client_gone();
+    }
 }
 
 /// actrace's metrics in the Prometheus text format.
@@ -78,24 +106,16 @@ pub async fn metrics() -> Response {
         .into_response()
 }
 
-async fn run(mut socket: WebSocket) {
-    let notify = Arc::new(Notify::new());
-    let wake = notify.clone();
-    let outbox = Outbox::new(
-        DEFAULT_CLIENT_BUFFER,
-        Some(Box::new(move || wake.notify_one())),
-    );
-    let rt = Runtime::global();
-    rt.attach(Box::new(OutboxConsumer {
-        outbox: outbox.clone(),
-        peer: "axum client".into(),
-    }));
+async fn run(mut socket: WebSocket, client: Attached) {
+    let outbox = &*client.outbox;
+    let notify = &*client.notify;
     loop {
         let (chunks, end) = outbox.take(Duration::ZERO);
+        let idle = chunks.is_empty();
         for chunk in chunks {
             let text = String::from_utf8(chunk)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            if !send_or_abort(&mut socket, Message::Text(text.into()), &outbox, &notify).await {
+            if !send_or_abort(&mut socket, Message::Text(text.into()), outbox, notify).await {
                 outbox.client_gone();
                 return;
             }
@@ -125,6 +145,10 @@ async fn run(mut socket: WebSocket) {
             let _ =
                 tokio::time::timeout(CLOSE_GRACE, socket.send(Message::Close(Some(frame)))).await;
             return;
+        }
+        if !idle {
+            // More may be queued: a notification counts once, chunks do not.
+            continue;
         }
         tokio::select! {
             _ = notify.notified() => {}

@@ -13,11 +13,15 @@
 //! the traced program nor the writer ever waits on a socket.
 //!
 //! Slow clients (K3): each client has an outbox of at most
-//! [`ServerBuilder::client_buffer`] bytes (default 16 MiB). A client that
-//! falls further behind is **disconnected** with close code 1008 and a reason
-//! saying so, and counted in `actrace_consumer_events_dropped_total`; it
-//! never gets a stream with holes, so what it received stays balanced (B/E).
-//! The viewer reconnects and starts again from a fresh snapshot (C6).
+//! [`ServerBuilder::client_buffer`] bytes (default 16 MiB); its thread holds
+//! one more chunk of the writer's output (about 1 MiB at most) while sending
+//! it. A client that falls further behind is **disconnected** with close
+//! code 1008 and a reason saying so, and its undelivered events are counted
+//! in `actrace_consumer_events_dropped_total`; it never gets a stream with
+//! holes, so what it received stays balanced (B/E). The viewer reconnects
+//! and starts again from a fresh snapshot (C6). A client that stops reading
+//! is given 2 s to take its close frame, then its socket is shut down and its
+//! thread ends.
 //!
 //! Security: the default address is loopback; another one is the caller's
 //! explicit choice. Every request's `Host` must be an IP address,
@@ -91,6 +95,12 @@ impl Shared {
 /// `":9000"` means `127.0.0.1:9000`; `"127.0.0.1:0"` picks a free port (see
 /// [`Server::local_addr`]). Recording starts now, so spans already open when
 /// a client attaches show their real start times (C6).
+///
+/// Without code, set `ACTRACE_LISTEN=ADDR` (same forms); the server then
+/// starts with the program's first traced activity. `ACTRACE_TOKEN`,
+/// `ACTRACE_ALLOW_ORIGIN` and `ACTRACE_ALLOW_HOST` (comma-separated) do what
+/// [`ServerBuilder::token`], [`ServerBuilder::allow_origin`] and
+/// [`ServerBuilder::allow_host`] do.
 ///
 /// ```no_run
 /// let server = actrace::serve("127.0.0.1:9000")?;

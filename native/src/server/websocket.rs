@@ -149,8 +149,9 @@ impl Outbox {
         self.notify();
     }
 
-    /// Client side: everything queued, and how the stream stands. Waits up to
-    /// `wait` while there is nothing to do.
+    /// Client side: the next queued chunk (none or one, so a client holds at
+    /// most one chunk outside its bound), and how the stream stands. Waits up
+    /// to `wait` while there is nothing to do.
     pub(crate) fn take(&self, wait: Duration) -> (Vec<Vec<u8>>, End) {
         let mut st = self.lock();
         if st.chunks.is_empty() && st.end == End::Open && !wait.is_zero() {
@@ -160,9 +161,11 @@ impl Outbox {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        st.bytes = 0;
-        let chunks = std::mem::take(&mut st.chunks).into();
-        (chunks, st.end)
+        let chunk = st.chunks.pop_front();
+        if let Some(c) = &chunk {
+            st.bytes -= c.len();
+        }
+        (chunk.into_iter().collect(), st.end)
     }
 
     /// Client side: how the stream stands, leaving queued chunks in place.
