@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use http::HeaderMap;
 
 /// The server's access rules.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Policy {
     /// Required on `/stream` and `/metrics` when set.
     pub(crate) token: Option<String>,
@@ -14,6 +14,17 @@ pub(crate) struct Policy {
     pub(crate) allowed_origins: Vec<String>,
     /// Host names allowed besides IP literals and `localhost`.
     pub(crate) allowed_hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token itself.
+        f.debug_struct("Policy")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("allowed_origins", &self.allowed_origins)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .finish()
+    }
 }
 
 /// Why a request was refused.
