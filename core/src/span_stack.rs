@@ -85,7 +85,7 @@ impl SpanStack {
         SpanStack {
             lane,
             task,
-            frames: Vec::with_capacity(8),
+            frames: Vec::new(),
             next_generation: 1,
             ids,
             ended: false,

@@ -2,6 +2,7 @@
 //! stack and its event buffer, behind a lock of its own.
 
 use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actrace_core::{Event, LaneId, Name, NodeId, SpanStack, TaskKey, TaskStarted};
@@ -21,6 +22,9 @@ pub(crate) struct TaskNode {
     pub(crate) site: Option<&'static Location<'static>>,
     /// Callbacks registered when the task began (R14).
     pub(crate) callbacks_seen: u32,
+    /// The tree's hold was already given back when the task ended (see
+    /// `Runtime::end_task`).
+    pub(crate) released: AtomicBool,
     state: SpinLock<TaskState>,
 }
 
@@ -51,6 +55,7 @@ impl TaskNode {
             start,
             site,
             callbacks_seen,
+            released: AtomicBool::new(false),
             state: SpinLock::new(TaskState {
                 stack,
                 buf: Vec::new(),
@@ -67,7 +72,7 @@ impl TaskNode {
 
 impl Drop for TaskNode {
     fn drop(&mut self) {
-        if let Some(rt) = Runtime::get() {
+        if let (Some(rt), false) = (Runtime::get(), self.released.load(Ordering::Relaxed)) {
             rt.release(self.key);
         }
     }

@@ -139,6 +139,9 @@ impl Runtime {
     ) -> Arc<TaskNode> {
         let callbacks_seen = self.callbacks.count();
         let mut reg = self.registry();
+        // A released node has ended and has no holder left to start from,
+        // so this only guards against misuse.
+        let from = from.filter(|n| !n.released.load(Ordering::Relaxed));
         let started = reg.tree.start(from.map(|n| n.key), name);
         let recording = self.recording();
         let mut over = false;
@@ -224,7 +227,21 @@ impl Runtime {
         let over = recording && self.pipeline.push_batch(&mut st.buf);
         st.span_sites.clear();
         drop(guard);
-        let ended = self.registry().tree.end(node.key);
+        let ended = {
+            let mut reg = self.registry();
+            let ended = reg.tree.end(node.key);
+            // The caller's handle is the last one, and no other can be made
+            // without this lock (nodes are found through the registry): give
+            // the tree's hold back now rather than in a second lock when the
+            // handle drops.
+            if Arc::strong_count(node) == 1 && !node.released.swap(true, Ordering::Relaxed) {
+                reg.tree.release(node.key);
+                if let Some(slot) = reg.nodes.get_mut(node.key.index()) {
+                    *slot = Weak::new();
+                }
+            }
+            ended
+        };
         if over {
             self.pipeline.wait_for_space();
         }

@@ -75,7 +75,10 @@ fn slices_on(trace: &Trace, lane: &str) -> Vec<(String, usize)> {
         .collect();
     // In the order they ended, inner first: the writer may encode a slice as
     // one complete (X) event, which the reader lists at its begin.
-    slices.sort_by(|a, b| a.end_us.total_cmp(&b.end_us).then(b.depth.cmp(&a.depth)));
+    // Ends are compared in whole nanoseconds: an X slice's end is ts + dur
+    // in floating point.
+    let ns = |us: f64| (us * 1000.0).round() as i64;
+    slices.sort_by(|a, b| ns(a.end_us).cmp(&ns(b.end_us)).then(b.depth.cmp(&a.depth)));
     slices
         .iter()
         .map(|s| (s.name.to_string(), s.depth))

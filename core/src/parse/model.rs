@@ -385,8 +385,13 @@ impl Builder {
                 // Drop the enclosing slices this one does not lie inside; one
                 // that starts where another ends follows it, unless it has no
                 // duration at all.
+                // Times carry three decimals and `ts + dur` is computed in
+                // floating point: compare to within half the last decimal.
+                const SAME: f64 = 0.0005;
                 while let Some(&end) = state.enclosing.last() {
-                    if end < ts || (end == ts && end_us > ts) || end_us > end {
+                    let before = end < ts - SAME;
+                    let touching = (end - ts).abs() <= SAME && end_us > ts + SAME;
+                    if before || touching || end_us > end + SAME {
                         state.enclosing.pop();
                     } else {
                         break;
