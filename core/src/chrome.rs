@@ -1,6 +1,5 @@
 //! The Chrome trace JSON encoding (C1–C5), as docs/trace-format.md shows it.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::{Event, TaskBegin, Timestamp};
@@ -156,17 +155,15 @@ impl Encoder {
         line.flush(out);
         write_str(&b.name, out);
         line.put(b",\"args\":{\"id\":\"");
-        let mut id = String::with_capacity(12);
-        b.id.write_base64(&mut id);
-        line.put(id.as_bytes());
+        let (id, len) = b.id.base64();
+        line.put(&id[..len]);
         line.put(b"\",\"task\":");
         line.flush(out);
         write_str(&b.unique, out);
         if let Some(parent) = b.parent {
-            id.clear();
-            parent.write_base64(&mut id);
+            let (id, len) = parent.base64();
             line.put(b",\"parent\":\"");
-            line.put(id.as_bytes());
+            line.put(&id[..len]);
             line.put(b"\"");
         }
         line.put(b"}}");

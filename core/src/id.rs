@@ -85,6 +85,16 @@ const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 impl NodeId {
     /// Appends the id in unpadded standard base64 to `out`.
     pub fn write_base64(&self, out: &mut String) {
+        let (buf, len) = self.base64();
+        // The alphabet is ASCII.
+        out.push_str(core::str::from_utf8(&buf[..len]).unwrap_or_default());
+    }
+
+    /// The id in unpadded standard base64, as bytes in a buffer of their own
+    /// (at most 11 of its 12 bytes are used).
+    pub fn base64(&self) -> ([u8; 12], usize) {
+        let mut buf = [0u8; 12];
+        let mut len = 0;
         let bytes = self.bits.to_be_bytes();
         let bytes = &bytes[8 - self.len as usize..];
         for chunk in bytes.chunks(3) {
@@ -94,11 +104,12 @@ impl NodeId {
                 *chunk.get(2).unwrap_or(&0),
             ];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            let chars = chunk.len() + 1;
-            for i in 0..chars {
-                out.push(BASE64[(n >> (18 - 6 * i)) as usize & 63] as char);
+            for i in 0..chunk.len() + 1 {
+                buf[len] = BASE64[(n >> (18 - 6 * i)) as usize & 63];
+                len += 1;
             }
         }
+        (buf, len)
     }
 
     /// The raw bits, for adapters that store ids compactly.
