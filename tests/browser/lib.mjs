@@ -1,8 +1,10 @@
 // Shared pieces of the browser tests: a tiny static server, the Chromium
-// launch, and helpers to open the viewer and take screenshots.
+// launch, helpers to open the viewer and take screenshots, and to run the
+// actrace binary (check, demo, view) as a child process.
 
 import http from 'node:http';
-import { createReadStream, mkdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -126,4 +128,137 @@ export async function shot(page, name) {
 
 export function pick(stats, keys = ['lanes', 'slices', 'openSlices', 'flows', 'events']) {
   return Object.fromEntries(keys.map((k) => [k, stats[k]]));
+}
+
+// --- The actrace binary ------------------------------------------------------
+// run.sh builds it (`cargo build -p actrace --bin actrace`); ACTRACE_BIN
+// overrides where it is looked for.
+
+let binPath = null;
+
+/** The path of the debug `actrace` binary of this workspace. */
+export function actraceBin() {
+  if (binPath) return binPath;
+  let path = process.env.ACTRACE_BIN;
+  if (!path) {
+    let targetDir = process.env.CARGO_TARGET_DIR;
+    if (!targetDir) {
+      const meta = spawnSync('cargo', ['metadata', '--format-version', '1', '--no-deps'], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20 });
+      if (meta.status !== 0) throw new Error(`cargo metadata failed: ${meta.stderr}`);
+      targetDir = JSON.parse(meta.stdout).target_directory;
+    }
+    path = join(resolve(REPO, targetDir), 'debug', 'actrace');
+  }
+  if (!existsSync(path)) throw new Error(`no actrace binary at ${path}: run \`cargo build -p actrace --bin actrace\` (run.sh does)`);
+  binPath = path;
+  return path;
+}
+
+/** Runs `actrace ARGS...` to its end: {status, stdout, stderr}. */
+export function runActrace(args, opts = {}) {
+  const r = spawnSync(actraceBin(), args, { encoding: 'utf8', timeout: 120000, ...opts });
+  if (r.error) throw r.error;
+  return r;
+}
+
+/**
+ * The counts of `actrace check FILE`'s summary. Its lines are
+ *   stream:  complete (closed) | open-ended (...) | cut (...)
+ *   lanes:   N
+ *   slices:  N ended, M still open
+ *   flows:   N
+ *   events:  N[, K of unknown phase (ignored)]
+ */
+export function checkCounts(file) {
+  const r = runActrace(['check', file]);
+  if (r.status !== 0) throw new Error(`actrace check ${file} exited ${r.status}: ${r.stderr}`);
+  const field = (re) => {
+    const m = r.stdout.match(re);
+    if (!m) throw new Error(`actrace check ${file}: no ${re} in its output:\n${r.stdout}`);
+    return m;
+  };
+  const slices = field(/^slices:\s+(\d+) ended, (\d+) still open$/m);
+  return {
+    stream: field(/^stream:\s+(complete|open-ended|cut)\b/m)[1],
+    lanes: Number(field(/^lanes:\s+(\d+)$/m)[1]),
+    ended: Number(slices[1]),
+    open: Number(slices[2]),
+    flows: Number(field(/^flows:\s+(\d+)$/m)[1]),
+    events: Number(field(/^events:\s+(\d+)/m)[1]),
+    output: r.stdout,
+  };
+}
+
+/** Children started by startActrace that are still running, killed by killAll(). */
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+/**
+ * Starts `actrace ARGS...` in the background and waits until its stdout
+ * matches `ready` (a RegExp); fails if it exits or `timeout` ms pass first.
+ * Returns {child, match, output(), exited (a promise of {code, signal}),
+ * stop(signal)}; stop() resolves once the process has ended.
+ */
+export async function startActrace(args, ready, timeout = 30000) {
+  const child = spawn(actraceBin(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  let err = '';
+  const exited = new Promise((r) => child.on('exit', (code, signal) => {
+    children.delete(child);
+    r({ code, signal });
+  }));
+  const proc = {
+    child,
+    exited,
+    output: () => ({ stdout: out, stderr: err }),
+    stop: async (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  child.stderr.on('data', (d) => (err += d));
+  proc.match = await new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => fail(new Error(`timed out after ${timeout} ms`)), timeout);
+    const fail = (e) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`actrace ${args.join(' ')}: ${e.message}\nstdout: ${out}\nstderr: ${err}`));
+    };
+    child.on('error', fail);
+    exited.then(({ code, signal }) => fail(new Error(`exited (${code ?? signal}) before printing ${ready}`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolveReady(m);
+      }
+    });
+  });
+  return proc;
+}
+
+/** Kills every child startActrace started that is still running, and waits for them. */
+export async function killAll() {
+  await Promise.all([...children].map((c) => new Promise((r) => {
+    c.once('exit', r);
+    c.kill('SIGKILL');
+  })));
+}
+
+/** A new page on any address (e.g. a viewer served by actrace itself). */
+export async function openPage(browser, url, { viewport = { width: 1280, height: 760 } } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme: 'light' });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e));
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(new Error(`console: ${m.text()}`));
+  });
+  await page.goto(url);
+  await page.waitForFunction(() => window.actraceViewer && typeof window.actraceViewer.stats === 'function');
+  return page;
 }

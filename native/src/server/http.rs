@@ -3,8 +3,10 @@
 //! `/metrics` or the `/stream` websocket (handshake and framing by
 //! tungstenite). Responses close the connection.
 
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -236,6 +238,11 @@ pub(crate) fn handle(shared: &Arc<Shared>, mut stream: TcpStream, peer: SocketAd
             );
             websocket::run_client(ws, outbox);
         }
+        super::TRACE_PATH if shared.trace_file.is_some() => {
+            if let Some(path) = &shared.trace_file {
+                send_file(&mut stream, path, head_only);
+            }
+        }
         "/metrics" => {
             if let Err(refusal) = policy.check_token(query, headers) {
                 return text(&mut stream, refusal.status(), &refusal.message());
@@ -277,6 +284,46 @@ pub(crate) fn handle(shared: &Arc<Shared>, mut stream: TcpStream, peer: SocketAd
             }
         }
     }
+}
+
+/// Sends the file at `path` as JSON, streamed from disk: as many bytes as it
+/// held when opened, so a file still being written is sent up to there.
+fn send_file(stream: &mut TcpStream, path: &Path, head_only: bool) {
+    let opened = File::open(path).and_then(|f| {
+        let len = f.metadata()?.len();
+        Ok((f, len))
+    });
+    let (file, len) = match opened {
+        Ok(ok) => ok,
+        Err(e) => {
+            return text(
+                stream,
+                500,
+                &format!("actrace: cannot read {}: {e}\n", path.display()),
+            )
+        }
+    };
+    let Ok(response) = Response::builder()
+        .status(StatusCode::OK)
+        .header("Content-Type", "application/json")
+        .header("Content-Length", len.to_string())
+        .header("Connection", "close")
+        .header("Cache-Control", "no-store")
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Referrer-Policy", "no-referrer")
+        .body(())
+    else {
+        return;
+    };
+    let mut out = Vec::with_capacity(256);
+    if write_response(&mut out, &response).is_err() || stream.write_all(&out).is_err() {
+        return;
+    }
+    if !head_only {
+        // A big file takes a while: the time limit is per write, not for all.
+        let _ = io::copy(&mut file.take(len), stream);
+    }
+    let _ = stream.flush();
 }
 
 fn is_upgrade(headers: &HeaderMap) -> bool {

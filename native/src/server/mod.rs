@@ -40,6 +40,7 @@ mod websocket;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
@@ -68,6 +69,7 @@ pub struct ServerBuilder {
     policy: Policy,
     client_buffer: usize,
     max_connections: usize,
+    trace_file: Option<PathBuf>,
 }
 
 pub(crate) struct Shared {
@@ -75,6 +77,8 @@ pub(crate) struct Shared {
     pub(crate) policy: Policy,
     pub(crate) client_buffer: usize,
     pub(crate) registry: prometheus::Registry,
+    /// Served at `/trace.json` (`actrace view FILE`).
+    pub(crate) trace_file: Option<PathBuf>,
     local: SocketAddr,
     max_connections: usize,
     stopping: AtomicBool,
@@ -118,9 +122,13 @@ impl Default for ServerBuilder {
             policy: Policy::default(),
             client_buffer: DEFAULT_CLIENT_BUFFER,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            trace_file: None,
         }
     }
 }
+
+/// Where a server built with [`ServerBuilder::trace_file`] serves the file.
+pub(crate) const TRACE_PATH: &str = "/trace.json";
 
 impl ServerBuilder {
     /// The address to listen on (default `127.0.0.1:0`, loopback). A port
@@ -167,6 +175,16 @@ impl ServerBuilder {
         self
     }
 
+    /// Also serves the trace file at `path` at `/trace.json`,
+    /// read afresh for each request, so a file still being written shows what
+    /// it holds by then. [`Server::trace_url`] is the viewer with it loaded.
+    /// Such a server does not start recording by itself: it shows a file, not
+    /// necessarily this program (`/stream` still works).
+    pub fn trace_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.trace_file = Some(path.into());
+        self
+    }
+
     /// Binds and starts the server and starts recording.
     pub fn start(self) -> io::Result<Server> {
         self.start_on(Runtime::global())
@@ -189,6 +207,7 @@ impl ServerBuilder {
             policy: self.policy,
             client_buffer: self.client_buffer,
             registry,
+            trace_file: self.trace_file,
             local,
             max_connections: self.max_connections,
             stopping: AtomicBool::new(false),
@@ -196,7 +215,9 @@ impl ServerBuilder {
             idle: Condvar::new(),
             clients: Mutex::new(Vec::new()),
         });
-        rt.start_recording();
+        if shared.trace_file.is_none() {
+            rt.start_recording();
+        }
         let inner = shared.clone();
         let accept = std::thread::Builder::new()
             .name("actrace-http".into())
@@ -222,6 +243,15 @@ impl Server {
     /// `http://ADDR/`, the viewer's address (loopback for a wildcard bind).
     pub fn url(&self) -> String {
         format!("http://{}/", reachable(self.shared.local))
+    }
+
+    /// `http://ADDR/?url=/trace.json`, the viewer with the file of
+    /// [`ServerBuilder::trace_file`] loaded (`None` without one).
+    pub fn trace_url(&self) -> Option<String> {
+        self.shared
+            .trace_file
+            .as_ref()
+            .map(|_| format!("{}?url={TRACE_PATH}", self.url()))
     }
 
     /// `ws://ADDR/stream`, the live stream's address.

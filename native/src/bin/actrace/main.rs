@@ -6,6 +6,7 @@
 //!   cut short), checks the writer's rules and prints a summary.
 //! - `actrace attach URL` saves a running program's live trace; `actrace demo
 //!   --listen ADDR` is such a program.
+//! - `actrace view FILE` serves the bundled viewer with a trace loaded.
 //!
 //! Exit codes: 0 success, 1 the work or the trace is bad (a failed demo, a
 //! malformed trace), 2 the command could not run (bad arguments, a file that
@@ -17,6 +18,7 @@ mod demo;
 mod fail;
 mod live;
 mod output;
+mod view;
 
 use std::process::ExitCode;
 
@@ -42,6 +44,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Save a running program's live trace (its ACTRACE_LISTEN stream) as JSON.
     Attach(attach::AttachArgs),
+    /// Serve the bundled web viewer with a trace file loaded and print its URL.
+    View(view::ViewArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Attach(args) => attach::run(&args),
+        Command::View(args) => view::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
