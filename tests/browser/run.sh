@@ -20,5 +20,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# The tests run the real `actrace` binary (check, demo --listen, view); cargo
+# only rebuilds it when something changed (www/ is embedded in it).
+echo "run.sh: cargo build -p actrace --bin actrace"
+cargo build -p actrace --bin actrace
+
 # One test file at a time: each starts its own Chromium, and the machine is small.
 exec node --test --test-concurrency=1 ./*.test.mjs
