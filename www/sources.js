@@ -5,6 +5,9 @@
 import { TraceParser } from './parse.js';
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** The clock origin of an actrace stream, in its process_name metadata. */
+const ORIGIN = /"origin_unix_us":\s*(\d+)/;
 const TWO_POW_40 = 1099511627776;
 
 /** Yield to the event loop so the page can paint progress between big slices. */
@@ -143,6 +146,8 @@ export class LiveSource {
     this.closed = false;
     this.timer = 0;
     this.state = 'connecting';
+    this.origin = undefined; // origin_unix_us of the first connection's stream
+    this.restarts = 0; // reconnections that reached a restarted program
     this.connect();
   }
 
@@ -166,6 +171,7 @@ export class LiveSource {
     this.ws = ws;
     ws.binaryType = 'arraybuffer';
     let parser = null;
+    let first = true;
     ws.onopen = () => {
       this.everOpened = true;
       this.connections++;
@@ -178,6 +184,10 @@ export class LiveSource {
       if (!parser) return;
       this.attempt = 0; // data flows: the next drop starts the backoff afresh
       const bytes = typeof m.data === 'string' ? encoder.encode(m.data) : new Uint8Array(m.data);
+      if (first) {
+        first = false;
+        this.alignClock(typeof m.data === 'string' ? m.data.slice(0, 4096) : decoder.decode(bytes.subarray(0, 4096)));
+      }
       try {
         parser.feed(bytes);
       } catch (e) {
@@ -204,6 +214,23 @@ export class LiveSource {
       this.timer = setTimeout(() => this.connect(), delay);
     };
     ws.onerror = () => {}; // onclose follows and handles it
+  }
+
+  /**
+   * An actrace stream starts with its process_name, whose origin_unix_us is
+   * the wall-clock time of its ts 0. Reconnecting may reach another run of
+   * the program (restarted on the same address), whose times start again
+   * near 0: they are shifted onto the first stream's clock, so the new run is
+   * drawn after the old one rather than over it. Streams without an origin
+   * are taken as they are.
+   */
+  alignClock(text) {
+    const m = ORIGIN.exec(text);
+    if (!m) return;
+    const origin = Number(m[1]);
+    if (this.origin === undefined) this.origin = origin;
+    else if (origin !== this.origin && origin - this.origin !== this.store.tsOffset) this.restarts++;
+    this.store.tsOffset = origin - this.origin;
   }
 
   close() {

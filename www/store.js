@@ -112,6 +112,9 @@ export class TraceStore {
     this.firstWarning = '';
     this.dropped = 0; // events the live server said it could not send us
     this.resync = false;
+    // Added to every timestamp: a live stream from a restarted program is
+    // moved onto the clock of the first one (see LiveSource).
+    this.tsOffset = 0;
     this.version = 0; // bumps on every accepted event batch (cheap change detection)
   }
 
@@ -160,6 +163,7 @@ export class TraceStore {
    */
   event(ph, pid, tid, ts, dur, name, cat, flowId, argId, argParent, argTask, argName, argSort, scope, where) {
     if (this.resync && ph !== PH.M && ph !== PH.B) this.endResync();
+    if (this.tsOffset !== 0) ts += this.tsOffset;
     switch (ph) {
       case PH.B: {
         if (ts !== ts) return this.bad('B event without a numeric "ts"', where);

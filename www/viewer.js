@@ -185,6 +185,8 @@ class Viewer {
         for (let s = 0; s < store.count; s++) if (store.strings.get(store.sName[s]) === name) out.push(s);
         return out;
       },
+      /** Start time (µs) of slice `s`, on the viewer's clock. */
+      sliceStart: (s) => v.store.sStart[s],
       /** Centre of a slice on screen (client coordinates), or null if off screen. */
       slicePosition: (s) => v.slicePosition(s),
       frameTimes: (n, step) => v.frameTimes(n, step),
@@ -335,6 +337,7 @@ class Viewer {
       gapClosed: s.gapClosed,
       connection: this.live ? this.live.state : null,
       connections: this.live ? this.live.connections : 0,
+      restarts: this.live ? this.live.restarts : 0,
       frameMs: this.renderer.lastFrameMs,
       frames: this.frames,
       rects: this.renderer.lastRects,

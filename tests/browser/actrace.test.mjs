@@ -176,6 +176,8 @@ describe('live: actrace demo --listen', () => {
     assert.match(await page.locator('[data-field=connection]').textContent(), /^disconnected, retrying in /);
     const down = await page.evaluate(() => window.actraceViewer.stats());
     assert.ok(down.lanes > 0, 'what was received stays on screen');
+    const old = await page.evaluate(() => ({ roots: window.actraceViewer.findSlices('copy-dirs'), tMax: window.actraceViewer.view().tMax }));
+    assert.ok(old.roots.length > 0);
     await shot(page, 'actrace-live-disconnected');
 
     // A new run on the same port: the viewer reconnects and counts grow again.
@@ -189,6 +191,15 @@ describe('live: actrace demo --listen', () => {
     );
     s = await waitStats(page, (s, p) => s.slices > p.slices && s.events > p.events, s);
     assert.equal(await page.locator('[data-field=connection]').textContent(), 'live');
+    // The new program's clock starts again near 0; the viewer places its run
+    // after the old one (by the streams' origin_unix_us), not over it.
+    assert.equal(s.restarts, 1);
+    const roots = await page.waitForFunction((n) => {
+      const v = window.actraceViewer;
+      const r = v.findSlices('copy-dirs');
+      return r.length > n && r.slice(n).map((i) => v.sliceStart(i));
+    }, old.roots.length).then((h) => h.jsonValue());
+    for (const start of roots) assert.ok(start > old.tMax, `a root task of the new run starts at ${start} µs, before the old run's end ${old.tMax} µs`);
     await shot(page, 'actrace-live-reconnected');
     assert.deepEqual(realErrors(page), []);
     await page.context().close();
