@@ -30,6 +30,10 @@ impl Consumer for FileConsumer {
         format!("trace file {}", self.path.display())
     }
 
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.out.write_all(bytes)
     }
