@@ -84,7 +84,7 @@ describe('demo traces, counted like actrace check', () => {
   });
 
   for (const name of ['complete', 'open-ended', 'cut']) {
-    it(`a ${name} demo trace loads with the counts actrace check reports`, async () => {
+    it(`${name === 'open-ended' ? 'an' : 'a'} ${name} demo trace loads with the counts actrace check reports`, async () => {
       const { check } = traces[name];
       const page = await openViewer(browser, srv, `?url=/t/${name}.json`);
       const stats = await waitLoaded(page);
