@@ -78,7 +78,9 @@ impl Pipeline {
             // A few events (a task starting or ending): move them into a
             // vector of their size, so the task keeps its small buffer and no
             // full-size one is spent on them.
-            buf.drain(..).collect()
+            let mut small = Vec::with_capacity(buf.len());
+            small.append(buf);
+            small
         };
         q.queued_events += batch.len();
         q.items.push_back(Item::Events(batch));
