@@ -13,29 +13,19 @@
 //! `child_process_entry`.
 
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::process::{Command, Output};
 use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::task::{Poll, Wake, Waker};
 use std::thread;
 
-use actrace::{Consumer, Context, FutureExt, StackKind};
+use actrace::{Context, FutureExt, StackKind};
 use actrace_core::parse::{read_trace, Trace};
 
+mod trace_util;
+use trace_util::*;
+
 // ---------------------------------------------------------------- capture
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Consumer for Capture {
-    fn describe(&self) -> String {
-        "test capture".into()
-    }
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(())
-    }
-}
 
 /// Attaches the capture consumer once for the whole test binary.
 fn capture() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -54,39 +44,6 @@ fn recorded() -> (String, Trace) {
     let bytes = buf.lock().unwrap().clone();
     let trace = read_trace(&bytes).unwrap_or_else(|e| panic!("stream unreadable: {e}"));
     (String::from_utf8(bytes).unwrap(), trace)
-}
-
-fn lane_name(trace: &Trace, lane: usize) -> &str {
-    trace.lanes[lane].name.as_deref().unwrap_or("")
-}
-
-/// Ended slices on a lane, as (name, depth), in end order.
-fn slices_on(trace: &Trace, lane: &str) -> Vec<(String, usize)> {
-    let mut slices: Vec<_> = trace
-        .slices
-        .iter()
-        .filter(|s| lane_name(trace, s.lane) == lane)
-        .collect();
-    // In the order they ended, inner first: the writer may encode a slice as
-    // one complete (X) event, which the reader lists at its begin.
-    // Ends are compared in whole nanoseconds: an X slice's end is ts + dur
-    // in floating point.
-    let ns = |us: f64| (us * 1000.0).round() as i64;
-    slices.sort_by(|a, b| ns(a.end_us).cmp(&ns(b.end_us)).then(b.depth.cmp(&a.depth)));
-    slices
-        .iter()
-        .map(|s| (s.name.to_string(), s.depth))
-        .collect()
-}
-
-/// Open slices on a lane, outermost first.
-fn open_on(trace: &Trace, lane: &str) -> Vec<String> {
-    trace
-        .open_slices
-        .iter()
-        .filter(|s| lane_name(trace, s.lane) == lane)
-        .map(|s| s.name.to_string())
-        .collect()
 }
 
 /// Flows as (from lane name, to lane name).

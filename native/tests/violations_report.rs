@@ -6,24 +6,14 @@
 //! for all its tests; each test uses base names of its own and picks its
 //! reports out by those names.
 
-use std::io;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 
-use actrace::{Consumer, Context, Policy, StackKind};
+use actrace::{Context, Policy, StackKind};
 use actrace_core::parse::{read_trace, Trace};
 
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Consumer for Capture {
-    fn describe(&self) -> String {
-        "test capture".into()
-    }
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(())
-    }
-}
+mod trace_util;
+use trace_util::*;
 
 /// Every report so far: (rule, message, debug sites).
 static REPORTS: Mutex<Vec<(String, String, String)>> = Mutex::new(Vec::new());
@@ -61,41 +51,6 @@ fn recorded() -> Trace {
     actrace::flush();
     let bytes = buf.lock().unwrap().clone();
     read_trace(&bytes).unwrap_or_else(|e| panic!("R11: stream unreadable: {e}"))
-}
-
-fn lane_name(trace: &Trace, lane: usize) -> &str {
-    trace.lanes[lane].name.as_deref().unwrap_or("")
-}
-
-fn slices_on(trace: &Trace, lane: &str) -> Vec<(String, usize)> {
-    let mut slices: Vec<_> = trace
-        .slices
-        .iter()
-        .filter(|s| lane_name(trace, s.lane) == lane)
-        .collect();
-    // In the order they ended, inner first: the writer may encode a slice as
-    // one complete (X) event, which the reader lists at its begin.
-    // Ends are compared in whole nanoseconds: an X slice's end is ts + dur
-    // in floating point.
-    let ns = |us: f64| (us * 1000.0).round() as i64;
-    slices.sort_by(|a, b| ns(a.end_us).cmp(&ns(b.end_us)).then(b.depth.cmp(&a.depth)));
-    slices
-        .iter()
-        .map(|s| (s.name.to_string(), s.depth))
-        .collect()
-}
-
-fn open_on(trace: &Trace, lane: &str) -> Vec<String> {
-    trace
-        .open_slices
-        .iter()
-        .filter(|s| lane_name(trace, s.lane) == lane)
-        .map(|s| s.name.to_string())
-        .collect()
-}
-
-fn s(name: &str, depth: usize) -> (String, usize) {
-    (name.to_string(), depth)
 }
 
 /// The node as a violation names it: `(ID "NAME")`, with the unique name
