@@ -273,11 +273,7 @@ impl Runtime {
         let callbacks_seen = self.callbacks.count();
         if callbacks_seen == 0 && !self.debug {
             // The hot path: no callback to prepare for, no sites to keep.
-            let ts = if recording {
-                self.clock.now()
-            } else {
-                Timestamp::from_nanos(0)
-            };
+            let ts = self.span_time(recording);
             let begun = st.stack.begin(
                 from,
                 name,
@@ -289,7 +285,7 @@ impl Runtime {
                 },
                 &mut |_| {},
             );
-            let over = recording && st.buf.len() >= BATCH && self.pipeline.push_batch(&mut st.buf);
+            let over = recording && self.hand_over_if_full(&mut st.buf);
             drop(guard);
             if over {
                 self.pipeline.wait_for_space();
@@ -301,11 +297,7 @@ impl Runtime {
         }
         let cb = callbacks_seen > 0;
         // Without a consumer or a callback nobody needs the time: skip the clock.
-        let ts = if recording || cb {
-            self.clock.now()
-        } else {
-            Timestamp::from_nanos(0)
-        };
+        let ts = self.span_time(recording || cb);
         // In debug mode, where the live nodes a violation names were created:
         // the spans it closes (R9) are gone once `begin` returns.
         let sites_before = (self.debug
@@ -341,7 +333,7 @@ impl Runtime {
                 st.span_sites.push(site);
             }
         }
-        let over = recording && st.buf.len() >= BATCH && self.pipeline.push_batch(&mut st.buf);
+        let over = recording && self.hand_over_if_full(&mut st.buf);
         let began =
             (cb && begun.span.is_some()).then(|| NodeInfo::span(node, st.stack.frames(), None));
         drop(guard);
@@ -364,6 +356,24 @@ impl Runtime {
         begun.span
     }
 
+    /// The time of a span operation, if anybody needs it; spans begun while
+    /// nobody did carry 0 (see `attach`).
+    #[inline]
+    fn span_time(&self, needed: bool) -> Timestamp {
+        if needed {
+            self.clock.now()
+        } else {
+            Timestamp::from_nanos(0)
+        }
+    }
+
+    /// Hands a task's buffer to the writer once a batch is full; true if the
+    /// caller must wait for space after releasing its lock.
+    #[inline]
+    fn hand_over_if_full(&self, buf: &mut Vec<Event>) -> bool {
+        buf.len() >= BATCH && self.pipeline.push_batch(buf)
+    }
+
     /// Ends a span (R7, R10).
     pub(crate) fn end_span(&self, node: &Arc<TaskNode>, span: Position) {
         let mut guard = node.lock();
@@ -372,11 +382,7 @@ impl Runtime {
         let cb = self.callbacks.count() > 0;
         if !cb && !self.debug {
             // The hot path, as in `begin_span`.
-            let ts = if recording {
-                self.clock.now()
-            } else {
-                Timestamp::from_nanos(0)
-            };
+            let ts = self.span_time(recording);
             let violation = st.stack.end(
                 span,
                 ts,
@@ -386,7 +392,7 @@ impl Runtime {
                 },
                 &mut |_| {},
             );
-            let over = recording && st.buf.len() >= BATCH && self.pipeline.push_batch(&mut st.buf);
+            let over = recording && self.hand_over_if_full(&mut st.buf);
             drop(guard);
             if over {
                 self.pipeline.wait_for_space();
@@ -396,11 +402,7 @@ impl Runtime {
             }
             return;
         }
-        let ts = if recording || cb {
-            self.clock.now()
-        } else {
-            Timestamp::from_nanos(0)
-        };
+        let ts = self.span_time(recording || cb);
         let sites_before =
             (self.debug && st.stack.frames().len() > span.depth()).then(|| self.sites_of(node, st));
         let mut closed = Vec::new();
@@ -423,7 +425,7 @@ impl Runtime {
         if self.debug {
             st.span_sites.truncate(st.stack.frames().len());
         }
-        let over = recording && st.buf.len() >= BATCH && self.pipeline.push_batch(&mut st.buf);
+        let over = recording && self.hand_over_if_full(&mut st.buf);
         drop(guard);
         if over {
             self.pipeline.wait_for_space();
