@@ -329,7 +329,7 @@ fn write_str(s: &str, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use crate::{read_trace, IdBytes, Tracer};
-    use alloc::string::ToString;
+    use alloc::string::{String, ToString};
 
     /// A trace with nesting, sibling tasks on a reused lane and flows, as the
     /// tracer emits it.
