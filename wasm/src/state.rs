@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use actrace_core::{
-    Encoder, Event, EventSink, Frame, IdBytes, Name, Node, NodeId, StackKind, Timestamp,
-    Tracer as Core, Violation,
+    BatchScratch, Encoder, Event, EventSink, Frame, IdBytes, Name, Node, NodeId, StackKind,
+    Timestamp, Tracer as Core, Violation,
 };
 use js_sys::{Function, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -66,18 +66,35 @@ impl Default for Settings {
 
 pub(crate) type Shared = Rc<RefCell<State>>;
 
-/// Encodes events straight into a byte buffer, or drops them while no sink
-/// is attached.
+/// Collects events until the next hand-over to the sinks, or drops them while
+/// no sink is attached. A hand-over encodes them with the core's batch
+/// encoder, as the native writer does: slices that begin and end within it
+/// become single complete (X) lines.
 struct Batch {
     encoder: Encoder,
-    bytes: Vec<u8>,
+    events: Vec<Event>,
+    scratch: BatchScratch,
     on: bool,
+}
+
+/// Encoded bytes per event, to turn the byte limit of a batch into events.
+const BYTES_PER_EVENT: usize = 64;
+
+impl Batch {
+    /// Encodes the collected events and empties the batch.
+    fn take_bytes(&mut self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.events.len() * BYTES_PER_EVENT);
+        self.encoder
+            .batch(&self.events, &mut bytes, &mut self.scratch);
+        self.events.clear();
+        bytes
+    }
 }
 
 impl EventSink for Batch {
     fn event(&mut self, event: Event) {
         if self.on {
-            self.encoder.event(&event, &mut self.bytes);
+            self.events.push(event);
         }
     }
 
@@ -211,7 +228,8 @@ impl State {
             core: Core::new(settings.seed, settings.id_bytes),
             batch: Batch {
                 encoder: Encoder::new(origin),
-                bytes: Vec::new(),
+                events: Vec::new(),
+                scratch: BatchScratch::default(),
                 on: false,
             },
             clock,
@@ -297,14 +315,14 @@ impl State {
     /// The stream header and what a consumer attaching now needs to draw the
     /// live state (C4, C6).
     pub(crate) fn snapshot(&self) -> Vec<u8> {
-        let mut out = Batch {
-            encoder: self.batch.encoder,
-            bytes: Vec::new(),
-            on: true,
-        };
-        out.encoder.open(&self.process_name, &mut out.bytes);
-        self.core.snapshot(&mut out);
-        out.bytes
+        let mut bytes = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
+        self.batch.encoder.open(&self.process_name, &mut bytes);
+        self.core.snapshot(&mut events);
+        for event in &events {
+            self.batch.encoder.event(event, &mut bytes);
+        }
+        bytes
     }
 }
 
@@ -517,10 +535,10 @@ fn call_back(f: &Function, info: &Info) {
 /// Hands the batch to the sinks now if it is full, else on a microtask.
 fn queue_flush(shared: &Shared) {
     let mut st = shared.borrow_mut();
-    if st.batch.bytes.is_empty() {
+    if st.batch.events.is_empty() {
         return;
     }
-    if st.batch.bytes.len() >= st.batch_limit {
+    if st.batch.events.len() * BYTES_PER_EVENT >= st.batch_limit {
         drop(st);
         flush(shared);
         return;
@@ -544,11 +562,10 @@ pub(crate) fn flush(shared: &Shared) {
     let (bytes, sinks) = {
         let mut st = shared.borrow_mut();
         st.flush_queued = false;
-        if st.batch.bytes.is_empty() {
+        if st.batch.events.is_empty() {
             return;
         }
-        let bytes = Uint8Array::from(st.batch.bytes.as_slice());
-        st.batch.bytes.clear();
+        let bytes = Uint8Array::from(st.batch.take_bytes().as_slice());
         (bytes, st.sinks.clone())
     };
     for (id, sink) in sinks {

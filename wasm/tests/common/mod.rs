@@ -5,7 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use actrace_core::{read_trace, Encoder, Event, IdBytes, Timestamp, Tracer as Core};
+use actrace_core::{read_trace, BatchScratch, Encoder, Event, IdBytes, Timestamp, Tracer as Core};
 use actrace_wasm::{Context, Policy, Settings, StackKind, Tracer};
 use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -157,9 +157,8 @@ fn same_bytes_as_the_core_encoder() {
     let encoder = Encoder::new(Timestamp::from_nanos(BASE));
     let mut expected = Vec::new();
     encoder.open("test", &mut expected);
-    for e in &events {
-        encoder.event(e, &mut expected);
-    }
+    // One hand-over, encoded as the adapter encodes its batches.
+    encoder.batch(&events, &mut expected, &mut BatchScratch::default());
 
     assert_eq!(out.text(), String::from_utf8(expected).unwrap());
     let trace = out.check_balanced();
@@ -522,7 +521,9 @@ async fn events_cross_in_batches() {
     );
     next_microtask().await;
     assert_eq!(out.calls.get(), 2, "400 events in one call");
-    assert_eq!(out.text().matches("\"ph\":\"E\"").count(), 200);
+    // Each span begins and ends within the batch: one complete (X) line.
+    assert_eq!(out.text().matches("\"name\":\"s\"}").count(), 200);
+    assert_eq!(out.text().matches("\"ph\":\"X\"").count(), 200);
 
     // A full batch goes at once.
     let small = Tracer::with_settings(Settings {
