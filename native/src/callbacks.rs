@@ -39,6 +39,17 @@ impl NodeInfo {
         }
     }
 
+    /// The innermost of `frames` as it ends at `end`, with the number of
+    /// callbacks registered when it began (only those hear of its end).
+    pub(crate) fn ended_span(
+        task: &Arc<TaskNode>,
+        frames: &[Frame],
+        end: Timestamp,
+    ) -> (Self, u32) {
+        let seen = frames.last().map_or(0, |f| f.callbacks_seen);
+        (NodeInfo::span(task, frames, Some(end)), seen)
+    }
+
     /// The node's name (the base name for a task).
     pub fn name(&self) -> &str {
         match self.spans.last() {

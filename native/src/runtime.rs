@@ -217,10 +217,7 @@ impl Runtime {
             },
             &mut |frames: &[Frame]| {
                 if cb {
-                    closed.push((
-                        NodeInfo::span(node, frames, Some(ts)),
-                        frames.last().map_or(0, |f| f.callbacks_seen),
-                    ));
+                    closed.push(NodeInfo::ended_span(node, frames, ts));
                 }
             },
         );
@@ -315,10 +312,7 @@ impl Runtime {
             },
             &mut |frames: &[Frame]| {
                 if cb {
-                    closed.push((
-                        NodeInfo::span(node, frames, Some(ts)),
-                        frames.last().map_or(0, |f| f.callbacks_seen),
-                    ));
+                    closed.push(NodeInfo::ended_span(node, frames, ts));
                 }
             },
         );
@@ -415,10 +409,7 @@ impl Runtime {
             },
             &mut |frames: &[Frame]| {
                 if cb {
-                    closed.push((
-                        NodeInfo::span(node, frames, Some(ts)),
-                        frames.last().map_or(0, |f| f.callbacks_seen),
-                    ));
+                    closed.push(NodeInfo::ended_span(node, frames, ts));
                 }
             },
         );
