@@ -748,23 +748,25 @@ fn on_two_threads(per_thread: u64, body: impl Fn(u64) + Send + Sync + 'static) -
 mod actrace_sys {
     use super::*;
 
+    /// `n` iterations of three nested spans (three pairs each).
+    fn nested_spans(task: &mut actrace::Task, n: u64) {
+        for _ in 0..n {
+            let mut a = task.span("a");
+            let mut b = a.span("b");
+            let _c = b.span("c");
+        }
+    }
+
     pub(super) fn spans(iters: u64, file: Option<&Path>) -> Timing {
         if let Some(path) = file {
             actrace::attach(actrace::FileConsumer::create(path).expect("the trace file"));
         }
         let mut task = actrace::root_task("bench");
-        let run = |task: &mut actrace::Task, n: u64| {
-            for _ in 0..n {
-                let mut a = task.span("a");
-                let mut b = a.span("b");
-                let _c = b.span("c");
-            }
-        };
-        run(&mut task, warmup(iters));
+        nested_spans(&mut task, warmup(iters));
         let t0 = Instant::now();
         let c0 = cpu_ns();
         let tc0 = lap_start();
-        run(&mut task, iters);
+        nested_spans(&mut task, iters);
         let traced = lap(t0, tc0);
         drop(task);
         actrace::shutdown();
@@ -781,18 +783,11 @@ mod actrace_sys {
         let server = actrace::serve("127.0.0.1:0").expect("the live server");
         let client = stuck.then(|| stuck_client(server.local_addr()));
         let mut task = actrace::root_task("bench");
-        let run = |task: &mut actrace::Task, n: u64| {
-            for _ in 0..n {
-                let mut a = task.span("a");
-                let mut b = a.span("b");
-                let _c = b.span("c");
-            }
-        };
-        run(&mut task, warmup(iters));
+        nested_spans(&mut task, warmup(iters));
         let t0 = Instant::now();
         let c0 = cpu_ns();
         let tc0 = lap_start();
-        run(&mut task, iters);
+        nested_spans(&mut task, iters);
         let traced = lap(t0, tc0);
         let cpu = cpu_ns() - c0;
         // The stuck client and the server stay as they are: the child exits
