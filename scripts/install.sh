@@ -51,25 +51,21 @@ else
   step "chromium" "installed"
 fi
 
-# Node packages of the third-party checks, exactly as locked. npm ci writes
+# Node packages of a test folder, exactly as locked. npm ci writes
 # node_modules/.package-lock.json, so its age tells whether the lock changed.
+npm_ci() {
+  local dir=$1
+  if [[ ! -f $dir/node_modules/.package-lock.json ||
+        $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    step "npm ($dir)" "installed"
+  else
+    step "npm ($dir)" "up to date"
+  fi
+}
 command -v node >/dev/null || { echo "install: node (>= 20) is required but not installed" >&2; exit 1; }
-if [[ ! -f tests/js/node_modules/.package-lock.json ||
-      tests/js/package-lock.json -nt tests/js/node_modules/.package-lock.json ]]; then
-  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
-  step "npm (tests/js)" "installed"
-else
-  step "npm (tests/js)" "up to date"
-fi
-
-# Node packages of the wasm package's browser tests (Playwright), as locked.
-if [[ ! -f tests/wasm/node_modules/.package-lock.json ||
-      tests/wasm/package-lock.json -nt tests/wasm/node_modules/.package-lock.json ]]; then
-  (cd tests/wasm && npm ci --no-audit --no-fund --loglevel=error)
-  step "npm (tests/wasm)" "installed"
-else
-  step "npm (tests/wasm)" "up to date"
-fi
+npm_ci tests/js     # the third-party checks
+npm_ci tests/wasm   # the wasm package's browser tests (Playwright)
 
 # viztracer for the python3 the checks call (the first on PATH).
 if python3 -c "import sys, viztracer; sys.exit(viztracer.__version__ != '$VIZTRACER_VERSION')" 2>/dev/null; then
