@@ -19,6 +19,10 @@ pub(crate) const BATCH: usize = 512;
 const MAX_QUEUED_EVENTS: usize = 64 * BATCH;
 /// Empty batch vectors kept for reuse.
 const POOL: usize = 64;
+/// Events queued before a sleeping writer is woken: enough that a writer
+/// faster than the program sleeps rarely, few enough that it starts long
+/// before producers would have to wait.
+const WAKE_AT_EVENTS: usize = 8 * BATCH;
 /// How often the writer collects events still sitting in task buffers.
 pub(crate) const PULL_EVERY: Duration = Duration::from_millis(50);
 
@@ -35,6 +39,13 @@ pub(crate) enum Item {
     Shutdown(SyncSender<()>),
 }
 
+impl Item {
+    /// Anything but events: the writer acts on it at once.
+    fn is_control(&self) -> bool {
+        !matches!(self, Item::Events(_))
+    }
+}
+
 #[derive(Default)]
 struct Queue {
     items: VecDeque<Item>,
@@ -42,6 +53,8 @@ struct Queue {
     /// nothing.
     pool: Vec<Vec<Event>>,
     queued_events: usize,
+    /// The writer is waiting for work: a producer that queues enough wakes it.
+    writer_idle: bool,
     stopped: bool,
 }
 
@@ -85,8 +98,12 @@ impl Pipeline {
         q.queued_events += batch.len();
         q.items.push_back(Item::Events(batch));
         let over = q.queued_events > MAX_QUEUED_EVENTS;
+        let wake = q.writer_idle && q.queued_events >= WAKE_AT_EVENTS;
+        if wake {
+            q.writer_idle = false;
+        }
         drop(q);
-        if over {
+        if wake {
             self.wake_writer.notify_one();
         }
         over
@@ -124,15 +141,25 @@ impl Pipeline {
 
     fn take(&self, timeout: Duration) -> VecDeque<Item> {
         let mut q = self.lock();
-        if q.items.is_empty() {
+        if q.queued_events < WAKE_AT_EVENTS && !q.items.iter().any(Item::is_control) {
+            q.writer_idle = true;
             q = self
                 .wake_writer
                 .wait_timeout(q, timeout)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            q.writer_idle = false;
         }
+        let was_over = q.queued_events > MAX_QUEUED_EVENTS;
         q.queued_events = 0;
-        std::mem::take(&mut q.items)
+        let items = std::mem::take(&mut q.items);
+        drop(q);
+        if was_over {
+            // Producers may go on while this work is encoded: memory stays
+            // bounded by twice the queue bound.
+            self.space.notify_all();
+        }
+        items
     }
 
     fn recycle(&self, mut batch: Vec<Event>) {
