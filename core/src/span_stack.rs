@@ -9,8 +9,9 @@ use crate::{Event, EventSink, IdGen, LaneId, Name, NodeDesc, NodeId, Timestamp, 
 pub struct Frame {
     /// The span's name.
     pub name: Name,
-    /// The span's id (R12).
-    pub id: NodeId,
+    /// The task's span-id generator; the span's id is its `generation`-th id,
+    /// worked out only when asked for (R12), which keeps it off the hot path.
+    ids: IdGen,
     /// When it started.
     pub start: Timestamp,
     /// How many callbacks were registered when it started (R14): only those
@@ -20,9 +21,14 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// The span's id (R12).
+    pub fn id(&self) -> NodeId {
+        self.ids.nth_id(u64::from(self.generation))
+    }
+
     fn desc(&self) -> NodeDesc {
         NodeDesc {
-            id: self.id,
+            id: self.id(),
             name: self.name.clone(),
         }
     }
@@ -106,18 +112,35 @@ impl SpanStack {
         out: &mut impl EventSink,
         on_close: &mut impl FnMut(&[Frame]),
     ) -> Begun {
-        // The common case first: a child of the innermost open node.
-        if self.is_top(from) {
-            let generation = self.push(name, ts, callbacks_seen, out);
-            return Begun {
-                span: Some(Position {
-                    depth: self.frames.len() as u32,
-                    generation,
-                }),
+        match self.begin_top(from, name, ts, callbacks_seen, out) {
+            Ok(span) => Begun {
+                span: Some(span),
                 violations: Vec::new(),
-            };
+            },
+            Err(name) => self.begin_repairing(from, name, ts, callbacks_seen, out, on_close),
         }
-        self.begin_repairing(from, name, ts, callbacks_seen, out, on_close)
+    }
+
+    /// [`SpanStack::begin`] in the common case only: `from` is the innermost
+    /// open node, so nothing needs repairing. Otherwise nothing happens and
+    /// the name comes back, for `begin` to handle.
+    #[inline]
+    pub fn begin_top(
+        &mut self,
+        from: Position,
+        name: Name,
+        ts: Timestamp,
+        callbacks_seen: u32,
+        out: &mut impl EventSink,
+    ) -> Result<Position, Name> {
+        if !self.is_top(from) {
+            return Err(name);
+        }
+        let generation = self.push(name, ts, callbacks_seen, out);
+        Ok(Position {
+            depth: self.frames.len() as u32,
+            generation,
+        })
     }
 
     #[cold]
@@ -198,7 +221,7 @@ impl SpanStack {
         }
         self.frames.push(Frame {
             name,
-            id: self.ids.next_id(),
+            ids: self.ids.clone(),
             start: ts,
             callbacks_seen,
             generation,
@@ -220,13 +243,7 @@ impl SpanStack {
         // The common case first: the innermost open span ends.
         if span.depth > 0 && self.is_top(span) {
             on_close(&self.frames);
-            self.frames.pop();
-            if out.wants_events() {
-                out.event(Event::End {
-                    lane: self.lane,
-                    ts,
-                });
-            }
+            self.pop_top(ts, out);
             return None;
         }
         if span.depth == 0 || !self.is_live(span) {
@@ -239,6 +256,28 @@ impl SpanStack {
         });
         self.close_above(depth - 1, ts, out, on_close);
         violation
+    }
+
+    /// [`SpanStack::end`] in the common case only: `span` is the innermost
+    /// open span. Returns false, having done nothing, otherwise.
+    #[inline]
+    pub fn end_top(&mut self, span: Position, ts: Timestamp, out: &mut impl EventSink) -> bool {
+        if span.depth == 0 || !self.is_top(span) {
+            return false;
+        }
+        self.pop_top(ts, out);
+        true
+    }
+
+    #[inline]
+    fn pop_top(&mut self, ts: Timestamp, out: &mut impl EventSink) {
+        self.frames.pop();
+        if out.wants_events() {
+            out.event(Event::End {
+                lane: self.lane,
+                ts,
+            });
+        }
     }
 
     /// Ends the task: open spans end first, which is a violation (R10, the

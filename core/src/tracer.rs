@@ -150,7 +150,7 @@ impl Tracer {
         crate::write_stack(
             &mut out,
             chain.iter().map(|(id, name)| (*id, name)),
-            spans.iter().map(|f| (f.id, &f.name)),
+            spans.iter().map(|f| (f.id(), &f.name)),
             kind,
         );
         out

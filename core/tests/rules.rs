@@ -101,7 +101,7 @@ impl Rig {
         }
         let frame = &self.tracer.stack(node.task).frames()[node.position.depth() - 1];
         NodeDesc {
-            id: frame.id,
+            id: frame.id(),
             name: frame.name.clone(),
         }
     }
@@ -703,7 +703,7 @@ fn r13_stack_strings_three_renderings() {
     let a_id = r.begin("a#0").id.to_string();
     let b_id = r.begin("b#0").id.to_string();
     let frames = r.tracer.stack(b.task).frames();
-    let (c_id, d_id) = (frames[0].id.to_string(), frames[1].id.to_string());
+    let (c_id, d_id) = (frames[0].id().to_string(), frames[1].id().to_string());
     assert_eq!(r.tracer.stack_string(d, StackKind::Names), "a$b$b.c.d");
     assert_eq!(
         r.tracer.stack_string(d, StackKind::Ids),

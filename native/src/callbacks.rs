@@ -30,7 +30,7 @@ impl NodeInfo {
 
     pub(crate) fn span(task: &Arc<TaskNode>, frames: &[Frame], end: Option<Timestamp>) -> Self {
         let start = frames.last().map_or(task.start, |f| f.start);
-        let spans = frames.iter().map(|f| (f.id, f.name.clone())).collect();
+        let spans = frames.iter().map(|f| (f.id(), f.name.clone())).collect();
         NodeInfo {
             task: task.clone(),
             spans,

@@ -112,7 +112,7 @@ impl Context {
         write_stack(
             &mut out,
             node.chain.iter().map(|(id, n)| (*id, n)),
-            st.stack.path(self.pos).iter().map(|f| (f.id, &f.name)),
+            st.stack.path(self.pos).iter().map(|f| (f.id(), &f.name)),
             kind,
         );
         Some(out)

@@ -256,7 +256,9 @@ impl Runtime {
     }
 
     /// Starts a span in `node`'s task as the child of `from` (R8–R10). The
-    /// hot path: one lock of this task only, no allocation for a static name.
+    /// hot path: one lock of this task only, no allocation for a static name,
+    /// and no clock read while nothing records.
+    #[inline]
     pub(crate) fn begin_span(
         &self,
         node: &Arc<TaskNode>,
@@ -265,33 +267,51 @@ impl Runtime {
         site: &'static Location<'static>,
     ) -> Option<Position> {
         let mut guard = node.lock();
+        if self.callbacks.count() != 0 || self.debug {
+            return self.begin_span_general(node, guard, from, name, site);
+        }
+        let st = &mut *guard;
+        let recording = self.recording();
+        let ts = self.span_time(recording);
+        let mut sink = Sink {
+            buf: &mut st.buf,
+            on: recording,
+        };
+        match st.stack.begin_top(from, name, ts, 0, &mut sink) {
+            Ok(span) => {
+                if recording && st.buf.len() >= BATCH {
+                    self.hand_over(guard);
+                }
+                Some(span)
+            }
+            Err(name) => self.begin_span_general(node, guard, from, name, site),
+        }
+    }
+
+    /// Hands a task's full buffer to the writer, then waits (holding no lock)
+    /// if the writer is too far behind.
+    #[cold]
+    fn hand_over(&self, mut guard: SpinGuard<'_, TaskState>) {
+        let over = self.pipeline.push_batch(&mut guard.buf);
+        drop(guard);
+        if over {
+            self.pipeline.wait_for_space();
+        }
+    }
+
+    /// `begin_span` in every case: callbacks, debug sites, repairs (R9).
+    #[cold]
+    fn begin_span_general(
+        &self,
+        node: &Arc<TaskNode>,
+        mut guard: SpinGuard<'_, TaskState>,
+        from: Position,
+        name: Name,
+        site: &'static Location<'static>,
+    ) -> Option<Position> {
         let st = &mut *guard;
         let recording = self.recording();
         let callbacks_seen = self.callbacks.count();
-        if callbacks_seen == 0 && !self.debug {
-            // The hot path: no callback to prepare for, no sites to keep.
-            let ts = self.span_time(recording);
-            let begun = st.stack.begin(
-                from,
-                name,
-                ts,
-                0,
-                &mut Sink {
-                    buf: &mut st.buf,
-                    on: recording,
-                },
-                &mut |_| {},
-            );
-            let over = recording && self.hand_over_if_full(&mut st.buf);
-            drop(guard);
-            if over {
-                self.pipeline.wait_for_space();
-            }
-            if !begun.violations.is_empty() {
-                violations::handle(begun.violations, String::new);
-            }
-            return begun.span;
-        }
         let cb = callbacks_seen > 0;
         // Without a consumer or a callback nobody needs the time: skip the clock.
         let ts = self.span_time(recording || cb);
@@ -368,34 +388,39 @@ impl Runtime {
         buf.len() >= BATCH && self.pipeline.push_batch(buf)
     }
 
-    /// Ends a span (R7, R10).
+    /// Ends a span (R7, R10); the hot path is as in `begin_span`.
+    #[inline]
     pub(crate) fn end_span(&self, node: &Arc<TaskNode>, span: Position) {
         let mut guard = node.lock();
+        if self.callbacks.count() != 0 || self.debug {
+            return self.end_span_general(node, guard, span);
+        }
+        let st = &mut *guard;
+        let recording = self.recording();
+        let ts = self.span_time(recording);
+        let mut sink = Sink {
+            buf: &mut st.buf,
+            on: recording,
+        };
+        if !st.stack.end_top(span, ts, &mut sink) {
+            return self.end_span_general(node, guard, span);
+        }
+        if recording && st.buf.len() >= BATCH {
+            self.hand_over(guard);
+        }
+    }
+
+    /// `end_span` in every case: callbacks, debug sites, repairs (R10).
+    #[cold]
+    fn end_span_general(
+        &self,
+        node: &Arc<TaskNode>,
+        mut guard: SpinGuard<'_, TaskState>,
+        span: Position,
+    ) {
         let st = &mut *guard;
         let recording = self.recording();
         let cb = self.callbacks.count() > 0;
-        if !cb && !self.debug {
-            // The hot path, as in `begin_span`.
-            let ts = self.span_time(recording);
-            let violation = st.stack.end(
-                span,
-                ts,
-                &mut Sink {
-                    buf: &mut st.buf,
-                    on: recording,
-                },
-                &mut |_| {},
-            );
-            let over = recording && self.hand_over_if_full(&mut st.buf);
-            drop(guard);
-            if over {
-                self.pipeline.wait_for_space();
-            }
-            if let Some(v) = violation {
-                violations::handle(vec![v], String::new);
-            }
-            return;
-        }
         let ts = self.span_time(recording || cb);
         let sites_before =
             (self.debug && st.stack.frames().len() > span.depth()).then(|| self.sites_of(node, st));

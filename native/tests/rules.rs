@@ -494,6 +494,46 @@ fn r13_stack_strings_through_context() {
 }
 
 #[test]
+fn ambient_context_follows_span_guards_across_tasks() {
+    capture();
+    thread::spawn(|| {
+        let names = || actrace::stack_or("-", StackKind::Names);
+        let mut a = actrace::root_task("n-amb-a");
+        let mut b = actrace::root_task("n-amb-b");
+        for round in 0..2 {
+            // The second round takes the parked task back.
+            let mut s = a.span("s");
+            assert_eq!(names(), "n-amb-a$n-amb-a.s", "round {round}");
+            {
+                let _t = b.span("t");
+                assert_eq!(names(), "n-amb-b$n-amb-b.t", "round {round}");
+                let _u = s.span("u");
+                assert_eq!(names(), "n-amb-a$n-amb-a.s.u", "round {round}");
+            }
+            assert_eq!(names(), "n-amb-a$n-amb-a.s", "round {round}");
+            drop(s);
+            assert!(!actrace::current().in_task(), "round {round}");
+            assert_eq!(names(), "-");
+        }
+        // A task parked in this thread still gives its name back when it ends.
+        drop(a);
+        drop(b);
+        assert_eq!(actrace::root_task("n-amb-a").task_name(), Some("n-amb-a#0"));
+        let entered = actrace::root_task("n-amb-c");
+        let _in = entered.enter();
+        let mut d = actrace::root_task("n-amb-d");
+        drop(d.span("v"));
+        assert_eq!(
+            names(),
+            "n-amb-c$n-amb-c",
+            "the entered context is restored"
+        );
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
 fn r13_outside_task_default() {
     thread::spawn(|| {
         assert_eq!(Context::none().stack(StackKind::Names), None);

@@ -169,7 +169,7 @@ impl Info {
     fn span(chain: &Rc<[(NodeId, Name)]>, frames: &[Frame], end: Option<Timestamp>) -> Self {
         Info {
             chain: chain.clone(),
-            spans: frames.iter().map(|f| (f.id, f.name.clone())).collect(),
+            spans: frames.iter().map(|f| (f.id(), f.name.clone())).collect(),
             start: frames.last().map_or(Timestamp::default(), |f| f.start),
             end,
         }
@@ -394,7 +394,7 @@ pub(crate) fn start_span(shared: &Shared, from: &Place, name: String) -> Result<
             let top = frames.last().expect("a new span is open");
             place = Place {
                 node: Some(node),
-                id: Some(top.id),
+                id: Some(top.id()),
                 name: Some(top.name.clone()),
                 task_start: from.task_start,
                 task_seen: from.task_seen,
