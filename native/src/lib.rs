@@ -37,6 +37,7 @@ mod callbacks;
 mod clock;
 mod consumer;
 mod context;
+mod fence;
 mod file;
 mod future;
 mod group;

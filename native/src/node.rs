@@ -68,6 +68,12 @@ impl TaskNode {
     pub(crate) fn lock(&self) -> SpinGuard<'_, TaskState> {
         self.state.lock()
     }
+
+    /// Locks for the writer's visits, leaving the lock's bias to the task's
+    /// own thread (see `spin_lock`).
+    pub(crate) fn visit(&self) -> SpinGuard<'_, TaskState> {
+        self.state.visit()
+    }
 }
 
 impl Drop for TaskNode {

@@ -502,7 +502,7 @@ impl Runtime {
         // Lock every live task so no span operation runs while recording
         // switches on; each then sees the switch under its own lock.
         let nodes: Vec<Arc<TaskNode>> = reg.nodes.iter().filter_map(Weak::upgrade).collect();
-        let mut states: Vec<SpinGuard<'_, TaskState>> = nodes.iter().map(|n| n.lock()).collect();
+        let mut states: Vec<SpinGuard<'_, TaskState>> = nodes.iter().map(|n| n.visit()).collect();
         self.recording.store(true, Ordering::Release);
         let now = self.clock.now();
         let mut snapshot = Vec::new();
@@ -555,7 +555,7 @@ impl Runtime {
             .filter_map(Weak::upgrade)
             .collect();
         for node in &nodes {
-            let mut st = node.lock();
+            let mut st = node.visit();
             self.pipeline.push_batch(&mut st.buf);
         }
     }
