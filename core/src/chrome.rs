@@ -4,13 +4,15 @@ mod decimal;
 mod json_str;
 mod line;
 mod pairing;
+mod static_names;
 
 use alloc::vec::Vec;
 
-use crate::{Event, LaneId, NodeId, TaskBegin, Timestamp};
+use crate::{Event, LaneId, Name, NodeId, TaskBegin, Timestamp};
 use decimal::UINT_MAX_LEN;
 use line::{str_max_len, Lines, MICROS_MAX_LEN};
 use pairing::{MERGED, UNMATCHED};
+use static_names::StaticNames;
 
 pub use pairing::BatchScratch;
 
@@ -56,11 +58,11 @@ impl Encoder {
 
     /// Appends one event as one line, separator first.
     pub fn event(&self, event: &Event, out: &mut Vec<u8>) {
-        self.write_event(&mut Lines::new(out), event);
+        self.write_event(&mut Lines::new(out), None, event);
     }
 
     #[inline(always)]
-    fn write_event(&self, lines: &mut Lines<'_>, event: &Event) {
+    fn write_event(&self, lines: &mut Lines<'_>, names: Option<&mut StaticNames>, event: &Event) {
         match event {
             Event::LaneName { lane, name } => {
                 lines.line(LINE_FIXED_MAX + str_max_len(name));
@@ -79,7 +81,7 @@ impl Encoder {
                 lines.line(LINE_FIXED_MAX + str_max_len(name));
                 self.head(lines, b"B", *lane, *ts);
                 lines.put(b",\"name\":");
-                lines.str(name);
+                span_name(lines, names, name);
                 lines.put(b"}");
             }
             Event::End { lane, ts } => {
@@ -96,7 +98,7 @@ impl Encoder {
                 }
                 lines.uint(lane.get().into());
                 lines.put(b",\"ts\":");
-                lines.micros(self.nanos(*ts));
+                lines.time(self.nanos(*ts));
                 lines.put(b",\"id\":");
                 lines.uint(flow.0);
                 lines.put(b",\"cat\":\"actrace\",\"name\":\"spawn\"}");
@@ -108,7 +110,13 @@ impl Encoder {
     /// one complete (`X`) line. Other events are written as [`Encoder::event`]
     /// does.
     pub fn complete(&self, begin: &Event, end: Timestamp, out: &mut Vec<u8>) {
-        self.write_complete(&mut Lines::new(out), &mut XHead::default(), begin, end);
+        self.write_complete(
+            &mut Lines::new(out),
+            &mut XHead::default(),
+            None,
+            begin,
+            end,
+        );
     }
 
     #[inline(always)]
@@ -116,6 +124,7 @@ impl Encoder {
         &self,
         lines: &mut Lines<'_>,
         head: &mut XHead,
+        names: Option<&mut StaticNames>,
         begin: &Event,
         end: Timestamp,
     ) {
@@ -124,7 +133,7 @@ impl Encoder {
                 lines.line(LINE_FIXED_MAX + str_max_len(name));
                 self.complete_head(lines, head, *lane, *ts, end);
                 lines.put(b",\"name\":");
-                lines.str(name);
+                span_name(lines, names, name);
                 lines.put(b"}");
             }
             Event::TaskBegin(b) => {
@@ -132,7 +141,7 @@ impl Encoder {
                 self.complete_head(lines, head, b.lane, b.ts, end);
                 task_tail(lines, b);
             }
-            _ => self.write_event(lines, begin),
+            _ => self.write_event(lines, names, begin),
         }
     }
 
@@ -150,16 +159,17 @@ impl Encoder {
     pub fn paired_batch(&self, events: &[Event], scratch: &mut BatchScratch, out: &mut Vec<u8>) {
         let mut lines = Lines::new(out);
         let mut head = XHead::default();
+        let names = &mut scratch.names;
         for (event, &end) in events.iter().zip(scratch.ends.iter()) {
             match end {
                 MERGED => {}
-                UNMATCHED => self.write_event(&mut lines, event),
+                UNMATCHED => self.write_event(&mut lines, Some(names), event),
                 end => match events.get(end as usize) {
                     Some(Event::End { ts, .. }) => {
-                        self.write_complete(&mut lines, &mut head, event, *ts)
+                        self.write_complete(&mut lines, &mut head, Some(names), event, *ts)
                     }
                     // Pairing only ever points at an end.
-                    _ => self.write_event(&mut lines, event),
+                    _ => self.write_event(&mut lines, Some(names), event),
                 },
             }
         }
@@ -178,7 +188,7 @@ impl Encoder {
         lines.put(b"\",\"pid\":1,\"tid\":");
         lines.uint(lane.get().into());
         lines.put(b",\"ts\":");
-        lines.micros(self.nanos(ts));
+        lines.time(self.nanos(ts));
     }
 
     /// The start of an `X` line, up to its duration.
@@ -194,9 +204,9 @@ impl Encoder {
         let (bytes, len) = head.for_lane(lane);
         lines.put_prefix(bytes, len);
         let start = self.nanos(start);
-        lines.micros(start);
+        lines.time(start);
         lines.put(b",\"dur\":");
-        lines.micros(self.nanos(end).saturating_sub(start));
+        lines.duration(self.nanos(end).saturating_sub(start));
     }
 
     /// Nanoseconds since the origin.
@@ -260,6 +270,18 @@ impl XHead {
         }
         self.lane = lane;
     }
+}
+
+/// A span's name: from `names` if it is a literal seen before.
+#[inline(always)]
+fn span_name(lines: &mut Lines<'_>, names: Option<&mut StaticNames>, name: &Name) {
+    if let (Some(names), Name::Static(name)) = (names, name) {
+        if let Some((quoted, len)) = names.quoted(name) {
+            lines.put_prefix(quoted, len);
+            return;
+        }
+    }
+    lines.str(name);
 }
 
 /// The room the strings of a task's begin need.

@@ -48,6 +48,54 @@ pub(super) fn ascii_trimmed(x: u32) -> (u64, usize) {
     ((d + ASCII_ZEROS) >> (zeros * 8), 8 - zeros)
 }
 
+/// 10^5 nanoseconds: a time's digits below it are two of whole microseconds
+/// and three decimals; the ones above change only every 100 µs.
+pub(super) const E5: u64 = 100_000;
+
+/// `00` to `99`, each as two bytes in memory order.
+static PAIRS: [u16; 100] = pairs();
+
+/// `.000` to `.999`, each as four bytes in memory order.
+static FRACTIONS: [u32; 1000] = fractions();
+
+const fn pairs() -> [u16; 100] {
+    let mut table = [0u16; 100];
+    let mut n = 0;
+    while n < 100 {
+        table[n] = (b'0' as u16 + (n / 10) as u16) | ((b'0' as u16 + (n % 10) as u16) << 8);
+        n += 1;
+    }
+    table
+}
+
+const fn fractions() -> [u32; 1000] {
+    let mut table = [0u32; 1000];
+    let mut n = 0;
+    while n < 1000 {
+        table[n] = b'.' as u32
+            | ((b'0' as u32 + (n / 100) as u32) << 8)
+            | ((b'0' as u32 + (n / 10 % 10) as u32) << 16)
+            | ((b'0' as u32 + (n % 10) as u32) << 24);
+        n += 1;
+    }
+    table
+}
+
+/// The last five digits of a time in nanoseconds (`low`, below 10^5) as
+/// microseconds: two digits of whole microseconds (one if `trim` and there
+/// is no tens digit), the point and three decimals. The bytes in memory
+/// order and how many there are (5 or 6).
+#[inline(always)]
+pub(super) fn micros_tail(low: u32, trim: bool) -> (u64, usize) {
+    let whole = (low / 1000) as usize;
+    let fraction = u64::from(FRACTIONS[(low % 1000) as usize]);
+    if trim && whole < 10 {
+        (u64::from(b'0') + whole as u64 | (fraction << 8), 5)
+    } else {
+        (u64::from(PAIRS[whole % 100]) | (fraction << 16), 6)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +104,18 @@ mod tests {
 
     fn word_str(w: u64, len: usize) -> String {
         String::from_utf8(w.to_le_bytes()[..len].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn micros_tails_match_format_for_every_value() {
+        for low in 0..100_000u32 {
+            let (w, len) = micros_tail(low, false);
+            let want = format!("{:02}.{:03}", low / 1000, low % 1000);
+            assert_eq!(word_str(w, len), want, "{low}");
+            let (w, len) = micros_tail(low, true);
+            let want = format!("{}.{:03}", low / 1000, low % 1000);
+            assert_eq!(word_str(w, len), want, "{low} trimmed");
+        }
     }
 
     #[test]

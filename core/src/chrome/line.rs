@@ -9,19 +9,20 @@
 use alloc::vec::Vec;
 use core::ptr;
 
-use super::decimal::{self, E8, UINT_MAX_LEN};
+use super::decimal::{self, E5, E8, UINT_MAX_LEN};
 use super::json_str::{self, MAX_ESCAPED_PER_BYTE};
 
-/// Room kept after a line's worst case, so 8-byte word stores near its end
-/// stay inside the vector's capacity.
-const SLACK: usize = 8;
+/// Room kept after a line's worst case, so stores of whole words (up to 16
+/// bytes) near its end stay inside the vector's capacity.
+const SLACK: usize = 16;
 
-/// The most bytes [`Lines::micros`] writes.
-pub(super) const MICROS_MAX_LEN: usize = UINT_MAX_LEN + 4;
+/// The most bytes [`Lines::time`] and [`Lines::duration`] write.
+pub(super) const MICROS_MAX_LEN: usize = UINT_MAX_LEN + 8;
 
-/// The most bytes [`Lines::str`] writes for `s`.
+/// The room [`Lines::str`] needs for `s`, which also covers a quoted name
+/// from [`StaticNames`](super::static_names::StaticNames) (16 bytes).
 pub(super) const fn str_max_len(s: &str) -> usize {
-    2 + s.len() * MAX_ESCAPED_PER_BYTE
+    16 + s.len() * MAX_ESCAPED_PER_BYTE
 }
 
 /// Lines being appended to a byte vector; they become part of it when this
@@ -38,9 +39,8 @@ pub(super) struct Lines<'a> {
     base: *mut u8,
     len: usize,
     end: usize,
-    /// The digits of the last time's whole 100 ms (see [`Lines::micros`]),
-    /// as a word and its length, and the value they are for.
-    high: (u64, u64, usize),
+    /// The digits of the last time above 100 µs (see [`Lines::time`]).
+    high: HighDigits,
     /// Where the current line's budget ends.
     #[cfg(debug_assertions)]
     budget_end: usize,
@@ -54,7 +54,7 @@ impl<'a> Lines<'a> {
             base: out.as_mut_ptr(),
             len: out.len(),
             end: out.capacity().saturating_sub(SLACK),
-            high: (u64::MAX, 0, 0),
+            high: HighDigits::NONE,
             out,
             #[cfg(debug_assertions)]
             budget_end: 0,
@@ -151,15 +151,6 @@ impl<'a> Lines<'a> {
         self.len += n.min(8);
     }
 
-    /// Stores the four bytes of `word` (memory order = little endian).
-    #[inline(always)]
-    fn word4(&mut self, word: u32) {
-        self.room(4);
-        // SAFETY: as in `put`, for four bytes.
-        unsafe { ptr::write_unaligned(self.cursor().cast::<u32>(), word.to_le()) };
-        self.len += 4;
-    }
-
     /// Writes `n` in decimal: at most [`UINT_MAX_LEN`] bytes.
     #[inline(always)]
     pub(super) fn uint(&mut self, n: u64) {
@@ -174,36 +165,39 @@ impl<'a> Lines<'a> {
         }
     }
 
-    /// Writes nanoseconds as microseconds with exactly three decimals (C5):
-    /// at most [`MICROS_MAX_LEN`] bytes.
+    /// Writes a time (nanoseconds) as microseconds with exactly three
+    /// decimals (C5): at most [`MICROS_MAX_LEN`] bytes. The digits above
+    /// 100 µs are kept from the last time, as the times of a batch mostly
+    /// share them.
     #[inline(always)]
-    pub(super) fn micros(&mut self, nanos: u64) {
-        // The last eight digits of the nanoseconds are five digits of whole
-        // microseconds and the three decimals: one conversion gives both.
-        let low = decimal::digits8((nanos % E8) as u32);
-        let ascii = low + decimal::ASCII_ZEROS;
-        if nanos < E8 {
-            // Leading zeros go, but one digit stays before the point.
-            let zeros = ((low.trailing_zeros() / 8) as usize).min(4);
-            self.word(ascii >> (zeros * 8), 5 - zeros);
-        } else {
-            // The digits above change every 100 ms only: the times of a
-            // batch mostly share them.
-            let high = nanos / E8;
-            if high == self.high.0 {
-                self.word(self.high.1, self.high.2);
-            } else if high < E8 {
-                let (digits, len) = decimal::ascii_trimmed(high as u32);
-                self.high = (high, digits, len);
-                self.word(digits, len);
-            } else {
-                self.uint(high);
-            }
-            self.word(ascii, 5);
+    pub(super) fn time(&mut self, nanos: u64) {
+        let high = nanos / E5;
+        let low = (nanos - high * E5) as u32;
+        if high == 0 {
+            let (tail, len) = decimal::micros_tail(low, true);
+            self.word(tail, len);
+            return;
         }
-        // `.` and the three decimals, over the three bytes the word above
-        // wrote past its count.
-        self.word4(u32::from(b'.') | (((ascii >> 40) as u32) << 8));
+        if high != self.high.value {
+            self.high = HighDigits::new(high);
+        }
+        let high = self.high;
+        self.put_prefix(&high.bytes, high.len);
+        let (tail, len) = decimal::micros_tail(low, false);
+        self.word(tail, len);
+    }
+
+    /// Writes a duration (nanoseconds) as microseconds with exactly three
+    /// decimals (C5): at most [`MICROS_MAX_LEN`] bytes.
+    #[inline(always)]
+    pub(super) fn duration(&mut self, nanos: u64) {
+        let high = nanos / E5;
+        let low = (nanos - high * E5) as u32;
+        if high != 0 {
+            self.uint(high);
+        }
+        let (tail, len) = decimal::micros_tail(low, high == 0);
+        self.word(tail, len);
     }
 
     /// Writes `s` as a JSON string literal: at most [`str_max_len`] bytes.
@@ -233,6 +227,43 @@ impl<'a> Lines<'a> {
     fn escaped(&mut self, bytes: &[u8]) {
         self.room(2 + bytes.len() * MAX_ESCAPED_PER_BYTE);
         (self.base, self.len, self.end) = write_escaped(self.out, self.len, bytes);
+    }
+}
+
+/// The decimal digits of a time's part above 100 µs, ready to copy.
+#[derive(Clone, Copy)]
+struct HighDigits {
+    /// `nanos / 10^5` they are for (at most 1.9 * 10^14: 15 digits).
+    value: u64,
+    bytes: [u8; 16],
+    len: usize,
+}
+
+impl HighDigits {
+    /// For no value.
+    const NONE: HighDigits = HighDigits {
+        value: u64::MAX,
+        bytes: [0; 16],
+        len: 0,
+    };
+
+    #[cold]
+    #[inline(never)]
+    fn new(value: u64) -> HighDigits {
+        debug_assert!(value < E8 * E8);
+        let mut bytes = [0; 16];
+        let len = if value < E8 {
+            let (digits, len) = decimal::ascii_trimmed(value as u32);
+            bytes[..8].copy_from_slice(&digits.to_le_bytes());
+            len
+        } else {
+            let (digits, len) = decimal::ascii_trimmed((value / E8) as u32);
+            bytes[..8].copy_from_slice(&digits.to_le_bytes());
+            let rest = decimal::ascii8((value % E8) as u32);
+            bytes[len..len + 8].copy_from_slice(&rest.to_le_bytes());
+            len + 8
+        };
+        HighDigits { value, bytes, len }
     }
 }
 
@@ -348,16 +379,24 @@ mod tests {
     }
 
     #[test]
-    fn micros_match_format_with_three_decimals() {
-        let samples = interesting_u64();
-        for n in samples {
-            let got = line_of(|l| l.micros(n), MICROS_MAX_LEN);
+    fn durations_match_format_with_three_decimals() {
+        for n in interesting_u64() {
+            let got = line_of(|l| l.duration(n), MICROS_MAX_LEN);
             assert_eq!(got, format!("prefix {}.{:03}", n / 1000, n % 1000), "{n}");
         }
     }
 
     #[test]
-    fn micros_in_one_run_of_lines_match_format_when_the_high_digits_repeat() {
+    fn times_match_format_with_three_decimals() {
+        let samples = interesting_u64();
+        for n in samples {
+            let got = line_of(|l| l.time(n), MICROS_MAX_LEN);
+            assert_eq!(got, format!("prefix {}.{:03}", n / 1000, n % 1000), "{n}");
+        }
+    }
+
+    #[test]
+    fn times_in_one_run_of_lines_match_format_when_the_high_digits_repeat() {
         // Times close together (sharing their digits above 100 ms), then
         // jumping between magnitudes and back.
         let mut times = interesting_u64();
@@ -379,7 +418,7 @@ mod tests {
         let mut want = String::new();
         for &n in &times {
             lines.line(MICROS_MAX_LEN + 1);
-            lines.micros(n);
+            lines.time(n);
             lines.put(b" ");
             want.push_str(&format!("{}.{:03} ", n / 1000, n % 1000));
         }

@@ -3,6 +3,7 @@
 
 use alloc::vec::Vec;
 
+use super::static_names::StaticNames;
 use crate::Event;
 
 /// `ends[i]` for an event that is not a begin or end with its partner in
@@ -20,6 +21,8 @@ pub struct BatchScratch {
     pub(super) ends: Vec<u32>,
     /// Begins not ended yet while pairing: (index, lane number).
     open: Vec<(u32, u32)>,
+    /// Span names written before, kept across batches.
+    pub(super) names: StaticNames,
 }
 
 impl BatchScratch {
