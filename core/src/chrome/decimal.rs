@@ -90,7 +90,7 @@ pub(super) fn micros_tail(low: u32, trim: bool) -> (u64, usize) {
     let whole = (low / 1000) as usize;
     let fraction = u64::from(FRACTIONS[(low % 1000) as usize]);
     if trim && whole < 10 {
-        (u64::from(b'0') + whole as u64 | (fraction << 8), 5)
+        ((u64::from(b'0') + whole as u64) | (fraction << 8), 5)
     } else {
         (u64::from(PAIRS[whole % 100]) | (fraction << 16), 6)
     }
