@@ -21,6 +21,9 @@ pub struct BatchScratch {
     pub(super) ends: Vec<u32>,
     /// Begins not ended yet while pairing: (index, lane number).
     open: Vec<(u32, u32)>,
+    /// The indices of the events that are not part of a slice lying wholly
+    /// inside the batch, in order.
+    unpaired: Vec<u32>,
     /// Span names written before, kept across batches.
     pub(super) names: StaticNames,
 }
@@ -35,7 +38,9 @@ impl BatchScratch {
         if self.open.len() < events.len() {
             self.open.resize(events.len(), (0, 0));
         }
+        self.unpaired.clear();
         let (ends, open) = (&mut self.ends[..], &mut self.open[..]);
+        let unpaired = &mut self.unpaired;
         let mut top = 0;
         for (i, event) in events.iter().enumerate() {
             let lane = match event {
@@ -45,9 +50,9 @@ impl BatchScratch {
                     let lane = lane.get();
                     // The innermost open slice of the same lane; in a batch
                     // of one task's events that is the top of the stack.
-                    let at = match open[..top].iter().rposition(|&(_, l)| l == lane) {
-                        Some(at) => at,
-                        None => continue,
+                    let Some(at) = open[..top].iter().rposition(|&(_, l)| l == lane) else {
+                        unpaired.push(i as u32);
+                        continue;
                     };
                     let (begin, _) = open[at];
                     if at + 1 < top {
@@ -58,10 +63,18 @@ impl BatchScratch {
                     ends[i] = MERGED;
                     continue;
                 }
-                _ => continue,
+                _ => {
+                    unpaired.push(i as u32);
+                    continue;
+                }
             };
             open[top] = (i as u32, lane.get());
             top += 1;
+        }
+        // Begins still open join the others in stream order.
+        if top > 0 {
+            unpaired.extend(open[..top].iter().map(|&(i, _)| i));
+            unpaired.sort_unstable();
         }
     }
 
@@ -77,11 +90,7 @@ impl BatchScratch {
         &'a self,
         events: &'e [Event],
     ) -> impl Iterator<Item = &'e Event> + 'a {
-        events
-            .iter()
-            .zip(&self.ends)
-            .filter(|&(_, &end)| end == UNMATCHED)
-            .map(|(event, _)| event)
+        self.unpaired.iter().filter_map(|&i| events.get(i as usize))
     }
 }
 
@@ -132,5 +141,26 @@ mod tests {
         let unpaired: Vec<_> = s.unpaired(&events).collect();
         assert_eq!(unpaired, vec![&events[6], &events[7]]);
         assert!(s.is_paired(0) && !s.is_paired(6) && !s.is_paired(99));
+        // Open begins, unmatched ends and other events, in stream order.
+        let lane_name = Event::LaneName {
+            lane: lane(3),
+            name: "x#0".into(),
+        };
+        let events = vec![
+            end(1),
+            begin(2),
+            lane_name,
+            begin(1),
+            end(1),
+            begin(1),
+            end(3),
+        ];
+        s.pair(&events);
+        let unpaired: Vec<_> = s.unpaired(&events).collect();
+        let want: Vec<_> = [0, 1, 2, 5, 6].iter().map(|&i| &events[i]).collect();
+        assert_eq!(unpaired, want);
+        for i in 0..events.len() {
+            assert_eq!(s.is_paired(i), i == 3 || i == 4, "{i}");
+        }
     }
 }
