@@ -1,8 +1,26 @@
 //! The Chrome trace JSON encoding (C1–C5), as docs/trace-format.md shows it.
 
+mod decimal;
+mod json_str;
+mod line;
+mod pairing;
+mod static_names;
+
 use alloc::vec::Vec;
 
-use crate::{Event, TaskBegin, Timestamp};
+use crate::{Event, LaneId, Name, NodeId, TaskBegin, Timestamp};
+use decimal::UINT_MAX_LEN;
+use line::{str_max_len, Lines, MICROS_MAX_LEN};
+use pairing::{MERGED, UNMATCHED};
+use static_names::StaticNames;
+
+pub use pairing::BatchScratch;
+
+/// The room a line needs besides its strings: more than the literal text of
+/// any line (under 100 bytes), plus its numbers and ids at their longest.
+const LINE_FIXED_MAX: usize = 128 + UINT_MAX_LEN + 2 * MICROS_MAX_LEN + 2 * ID_MAX_LEN;
+/// The longest base64 id (R12).
+const ID_MAX_LEN: usize = 11;
 
 /// Encodes events as lines of a Chrome trace JSON array.
 ///
@@ -29,63 +47,61 @@ impl Encoder {
     /// Opens the array and writes the process name, with the wall-clock time
     /// of `ts` 0 so traces of several programs can be lined up.
     pub fn open(&self, process_name: &str, out: &mut Vec<u8>) {
-        out.extend_from_slice(
-            b"[\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":",
-        );
-        write_str(process_name, out);
-        out.extend_from_slice(b",\"origin_unix_us\":");
-        push_int(out, self.origin.as_nanos() / 1000);
-        out.extend_from_slice(b"}}");
+        let mut lines = Lines::new(out);
+        lines.line(LINE_FIXED_MAX + str_max_len(process_name));
+        lines.put(b"[\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":");
+        lines.str(process_name);
+        lines.put(b",\"origin_unix_us\":");
+        lines.uint(self.origin.as_nanos() / 1000);
+        lines.put(b"}}");
     }
 
     /// Appends one event as one line, separator first.
     pub fn event(&self, event: &Event, out: &mut Vec<u8>) {
-        self.event_with(&mut Line::new(), event, out);
+        self.write_event(&mut Lines::new(out), None, event);
     }
 
-    fn event_with(&self, line: &mut Line, event: &Event, out: &mut Vec<u8>) {
+    #[inline(always)]
+    fn write_event(&self, lines: &mut Lines<'_>, names: Option<&mut StaticNames>, event: &Event) {
         match event {
             Event::LaneName { lane, name } => {
-                line.put(b",\n{\"ph\":\"M\",\"pid\":1,\"tid\":");
-                line.int(lane.get());
-                line.put(b",\"name\":\"thread_name\",\"args\":{\"name\":");
-                line.flush(out);
-                write_str(name, out);
-                out.extend_from_slice(b"}}");
+                lines.line(LINE_FIXED_MAX + str_max_len(name));
+                lines.put(b",\n{\"ph\":\"M\",\"pid\":1,\"tid\":");
+                lines.uint(lane.get().into());
+                lines.put(b",\"name\":\"thread_name\",\"args\":{\"name\":");
+                lines.str(name);
+                lines.put(b"}}");
             }
             Event::TaskBegin(b) => {
-                line.head(b"B", b.lane.get());
-                line.ts(self.micros(b.ts));
-                self.task_tail(line, b, out);
+                lines.line(LINE_FIXED_MAX + task_strings_max_len(b));
+                self.head(lines, b"B", b.lane, b.ts);
+                task_tail(lines, b);
             }
             Event::SpanBegin { lane, ts, name } => {
-                line.head(b"B", lane.get());
-                line.ts(self.micros(*ts));
-                line.put(b",\"name\":");
-                line.flush(out);
-                write_str(name, out);
-                out.push(b'}');
+                lines.line(LINE_FIXED_MAX + str_max_len(name));
+                self.head(lines, b"B", *lane, *ts);
+                lines.put(b",\"name\":");
+                span_name(lines, names, name);
+                lines.put(b"}");
             }
             Event::End { lane, ts } => {
-                line.head(b"E", lane.get());
-                line.ts(self.micros(*ts));
-                line.put(b"}");
-                line.flush(out);
+                lines.line(LINE_FIXED_MAX);
+                self.head(lines, b"E", *lane, *ts);
+                lines.put(b"}");
             }
             Event::FlowStart { lane, ts, flow } | Event::FlowEnd { lane, ts, flow } => {
-                let start = matches!(event, Event::FlowStart { .. });
-                line.put(if start {
-                    b",\n{\"ph\":\"s\",\"pid\":1,\"tid\":"
+                lines.line(LINE_FIXED_MAX);
+                if matches!(event, Event::FlowStart { .. }) {
+                    lines.put(b",\n{\"ph\":\"s\",\"pid\":1,\"tid\":");
                 } else {
-                    b",\n{\"ph\":\"f\",\"bp\":\"e\",\"pid\":1,\"tid\":"
-                });
-                line.int(lane.get());
-                line.put(b",\"ts\":");
-                line.ts(self.micros(*ts));
-                line.put(b",\"id\":");
-                line.int(flow.0);
-                line.put(b",\"cat\":\"actrace\",\"name\":\"spawn\"}");
-                line.flush(out);
+                    lines.put(b",\n{\"ph\":\"f\",\"bp\":\"e\",\"pid\":1,\"tid\":");
+                }
+                lines.uint(lane.get().into());
+                lines.put(b",\"ts\":");
+                lines.time(self.nanos(*ts));
+                lines.put(b",\"id\":");
+                lines.uint(flow.0);
+                lines.put(b",\"cat\":\"actrace\",\"name\":\"spawn\"}");
             }
         }
     }
@@ -94,29 +110,38 @@ impl Encoder {
     /// one complete (`X`) line. Other events are written as [`Encoder::event`]
     /// does.
     pub fn complete(&self, begin: &Event, end: Timestamp, out: &mut Vec<u8>) {
-        self.complete_with(&mut Line::new(), begin, end, out);
+        self.write_complete(
+            &mut Lines::new(out),
+            &mut XHead::default(),
+            None,
+            begin,
+            end,
+        );
     }
 
-    fn complete_with(&self, line: &mut Line, begin: &Event, end: Timestamp, out: &mut Vec<u8>) {
-        let (lane, start) = match begin {
-            Event::TaskBegin(b) => (b.lane, b.ts),
-            Event::SpanBegin { lane, ts, .. } => (*lane, *ts),
-            _ => return self.event_with(line, begin, out),
-        };
-        line.head(b"X", lane.get());
-        let start = self.micros(start);
-        line.ts(start);
-        line.put(b",\"dur\":");
-        line.ts(self.micros(end).saturating_sub(start));
+    #[inline(always)]
+    fn write_complete(
+        &self,
+        lines: &mut Lines<'_>,
+        head: &mut XHead,
+        names: Option<&mut StaticNames>,
+        begin: &Event,
+        end: Timestamp,
+    ) {
         match begin {
-            Event::TaskBegin(b) => self.task_tail(line, b, out),
-            Event::SpanBegin { name, .. } => {
-                line.put(b",\"name\":");
-                line.flush(out);
-                write_str(name, out);
-                out.push(b'}');
+            Event::SpanBegin { lane, ts, name } => {
+                lines.line(LINE_FIXED_MAX + str_max_len(name));
+                self.complete_head(lines, head, *lane, *ts, end);
+                lines.put(b",\"name\":");
+                span_name(lines, names, name);
+                lines.put(b"}");
             }
-            _ => {}
+            Event::TaskBegin(b) => {
+                lines.line(LINE_FIXED_MAX + task_strings_max_len(b));
+                self.complete_head(lines, head, b.lane, b.ts, end);
+                task_tail(lines, b);
+            }
+            _ => self.write_event(lines, names, begin),
         }
     }
 
@@ -132,15 +157,20 @@ impl Encoder {
 
     /// [`Encoder::batch`] for a batch that `scratch` has already paired.
     pub fn paired_batch(&self, events: &[Event], scratch: &mut BatchScratch, out: &mut Vec<u8>) {
-        let line = &mut scratch.line;
+        let mut lines = Lines::new(out);
+        let mut head = XHead::default();
+        let names = &mut scratch.names;
         for (event, &end) in events.iter().zip(scratch.ends.iter()) {
             match end {
                 MERGED => {}
-                UNMATCHED => self.event_with(line, event, out),
-                end => {
-                    let ts = events[end as usize].ts().unwrap_or_default();
-                    self.complete_with(line, event, ts, out);
-                }
+                UNMATCHED => self.write_event(&mut lines, Some(names), event),
+                end => match events.get(end as usize) {
+                    Some(Event::End { ts, .. }) => {
+                        self.write_complete(&mut lines, &mut head, Some(names), event, *ts)
+                    }
+                    // Pairing only ever points at an end.
+                    _ => self.write_event(&mut lines, Some(names), event),
+                },
             }
         }
     }
@@ -150,185 +180,144 @@ impl Encoder {
         out.extend_from_slice(b"\n]\n");
     }
 
-    fn task_tail(&self, line: &mut Line, b: &TaskBegin, out: &mut Vec<u8>) {
-        line.put(b",\"name\":");
-        line.flush(out);
-        write_str(&b.name, out);
-        line.put(b",\"args\":{\"id\":\"");
-        let (id, len) = b.id.base64();
-        line.put(&id[..len]);
-        line.put(b"\",\"task\":");
-        line.flush(out);
-        write_str(&b.unique, out);
-        if let Some(parent) = b.parent {
-            let (id, len) = parent.base64();
-            line.put(b",\"parent\":\"");
-            line.put(&id[..len]);
-            line.put(b"\"");
-        }
-        line.put(b"}}");
-        line.flush(out);
+    /// The start of a `B` or `E` line, up to its time.
+    #[inline(always)]
+    fn head(&self, lines: &mut Lines<'_>, ph: &[u8; 1], lane: LaneId, ts: Timestamp) {
+        lines.put(b",\n{\"ph\":\"");
+        lines.put(ph);
+        lines.put(b"\",\"pid\":1,\"tid\":");
+        lines.uint(lane.get().into());
+        lines.put(b",\"ts\":");
+        lines.time(self.nanos(ts));
+    }
+
+    /// The start of an `X` line, up to its duration.
+    #[inline(always)]
+    fn complete_head(
+        &self,
+        lines: &mut Lines<'_>,
+        head: &mut XHead,
+        lane: LaneId,
+        start: Timestamp,
+        end: Timestamp,
+    ) {
+        let (bytes, len) = head.for_lane(lane);
+        lines.put_prefix(bytes, len);
+        let start = self.nanos(start);
+        lines.time(start);
+        lines.put(b",\"dur\":");
+        lines.duration(self.nanos(end).saturating_sub(start));
     }
 
     /// Nanoseconds since the origin.
     #[inline]
-    fn micros(&self, ts: Timestamp) -> u64 {
+    fn nanos(&self, ts: Timestamp) -> u64 {
         ts.nanos_since(self.origin)
     }
 }
 
-const UNMATCHED: u32 = u32::MAX;
-const MERGED: u32 = u32::MAX - 1;
-
-/// Working memory for [`Encoder::batch`], kept between batches so encoding
-/// allocates nothing in the steady state.
-#[derive(Debug, Default)]
-pub struct BatchScratch {
-    ends: Vec<u32>,
-    open: Vec<u32>,
-    line: Line,
-}
-
-impl BatchScratch {
-    /// Pairs each begin with its end inside `events`, lane by lane.
-    pub fn pair(&mut self, events: &[Event]) {
-        let (ends, open) = (&mut self.ends, &mut self.open);
-        ends.clear();
-        ends.resize(events.len(), UNMATCHED);
-        open.clear();
-        for (i, event) in events.iter().enumerate() {
-            match event {
-                Event::TaskBegin(_) | Event::SpanBegin { .. } => open.push(i as u32),
-                Event::End { lane, .. } => {
-                    // The innermost open slice of the same lane; in a batch
-                    // of one task's events that is the top of the stack.
-                    if let Some(at) = open
-                        .iter()
-                        .rposition(|&b| events[b as usize].lane() == *lane)
-                    {
-                        let b = open.remove(at);
-                        ends[b as usize] = i as u32;
-                        ends[i] = MERGED;
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// True if event `i` of the last paired batch begins or ends a slice that
-    /// lies wholly inside the batch.
-    pub fn is_paired(&self, i: usize) -> bool {
-        self.ends.get(i).is_some_and(|&e| e != UNMATCHED)
-    }
-}
-
-/// The fixed-format part of one line, built without capacity checks per piece
-/// and appended in one copy.
-#[derive(Debug)]
-struct Line {
-    buf: [u8; 192],
+/// The start of the `X` lines of one lane, up to the `ts` value, made once
+/// for a run of lines on the same lane (a batch is one task's lane).
+struct XHead {
+    /// The lane it was made for; 0 (no lane) at first.
+    lane: u32,
+    bytes: [u8; XHead::SIZE],
     len: usize,
 }
 
-impl Default for Line {
+impl Default for XHead {
     fn default() -> Self {
-        Line::new()
-    }
-}
-
-impl Line {
-    #[inline]
-    fn new() -> Self {
-        Line {
-            buf: [0; 192],
+        XHead {
+            lane: 0,
+            bytes: [0; XHead::SIZE],
             len: 0,
         }
     }
-
-    #[inline]
-    fn put(&mut self, bytes: &[u8]) {
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
-    }
-
-    #[inline]
-    fn int(&mut self, n: impl itoa::Integer) {
-        self.put(itoa::Buffer::new().format(n).as_bytes());
-    }
-
-    #[inline]
-    fn head(&mut self, ph: &[u8; 1], tid: u32) {
-        self.put(b",\n{\"ph\":\"");
-        self.put(ph);
-        self.put(b"\",\"pid\":1,\"tid\":");
-        self.int(tid);
-        self.put(b",\"ts\":");
-    }
-
-    /// Nanoseconds as microseconds with three decimals (C5).
-    #[inline]
-    fn ts(&mut self, nanos: u64) {
-        self.int(nanos / 1000);
-        let frac = (nanos % 1000) as u16;
-        self.put(&[
-            b'.',
-            b'0' + (frac / 100) as u8,
-            b'0' + (frac / 10 % 10) as u8,
-            b'0' + (frac % 10) as u8,
-        ]);
-    }
-
-    #[inline]
-    fn flush(&mut self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.buf[..self.len]);
-        self.len = 0;
-    }
 }
 
-fn push_int(out: &mut Vec<u8>, n: impl itoa::Integer) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
+impl XHead {
+    const START: &'static [u8] = b",\n{\"ph\":\"X\",\"pid\":1,\"tid\":";
+    const END: &'static [u8] = b",\"ts\":";
+    /// Room for the longest: ten digits of `tid`.
+    const SIZE: usize = 48;
 
-/// Writes `s` as a JSON string literal.
-fn write_str(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 15) as usize],
-            ]);
-        } else {
-            out.extend_from_slice(escape);
+    #[inline(always)]
+    fn for_lane(&mut self, lane: LaneId) -> (&[u8; XHead::SIZE], usize) {
+        if self.lane != lane.get() {
+            self.make(lane.get());
         }
-        start = i + 1;
+        (&self.bytes, self.len)
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+
+    #[cold]
+    fn make(&mut self, lane: u32) {
+        let mut digits = [0u8; 10];
+        let mut n = lane;
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let parts = [Self::START, &digits[at..], Self::END];
+        self.len = 0;
+        for part in parts {
+            self.bytes[self.len..self.len + part.len()].copy_from_slice(part);
+            self.len += part.len();
+        }
+        self.lane = lane;
+    }
+}
+
+/// A span's name: from `names` if it is a literal seen before.
+#[inline(always)]
+fn span_name(lines: &mut Lines<'_>, names: Option<&mut StaticNames>, name: &Name) {
+    if let (Some(names), Name::Static(name)) = (names, name) {
+        if let Some((quoted, len)) = names.quoted(name) {
+            lines.put_prefix(quoted, len);
+            return;
+        }
+    }
+    lines.str(name);
+}
+
+/// The room the strings of a task's begin need.
+fn task_strings_max_len(b: &TaskBegin) -> usize {
+    str_max_len(&b.name) + str_max_len(&b.unique)
+}
+
+/// A task slice's name and `args`, closing the line.
+#[inline(always)]
+fn task_tail(lines: &mut Lines<'_>, b: &TaskBegin) {
+    lines.put(b",\"name\":");
+    lines.str(&b.name);
+    lines.put(b",\"args\":{\"id\":\"");
+    id(lines, b.id);
+    lines.put(b"\",\"task\":");
+    lines.str(&b.unique);
+    if let Some(parent) = b.parent {
+        lines.put(b",\"parent\":\"");
+        id(lines, parent);
+        lines.put(b"\"");
+    }
+    lines.put(b"}}");
+}
+
+/// A node id in base64 (R12): at most [`ID_MAX_LEN`] bytes.
+#[inline(always)]
+fn id(lines: &mut Lines<'_>, id: NodeId) {
+    let (text, len) = id.base64();
+    lines.put_slice(&text[..len.min(ID_MAX_LEN)]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{read_trace, IdBytes, Tracer};
+    use alloc::format;
     use alloc::string::{String, ToString};
 
     /// A trace with nesting, sibling tasks on a reused lane and flows, as the
@@ -368,6 +357,251 @@ mod tests {
             .collect();
         out.sort();
         out
+    }
+
+    /// The straightforward rendering of a JSON string, as the format fixes it.
+    fn reference_str(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    fn reference_us(nanos: u64) -> String {
+        format!("{}.{:03}", nanos / 1000, nanos % 1000)
+    }
+
+    /// docs/trace-format.md's lines written with `format!`, for comparison
+    /// with the encoder's hand-made number and string writing.
+    fn reference_line(origin: Timestamp, event: &Event, end: Option<Timestamp>) -> String {
+        let us = |ts: Timestamp| reference_us(ts.nanos_since(origin));
+        let id = |id: NodeId| {
+            let mut s = String::new();
+            id.write_base64(&mut s);
+            s
+        };
+        let task_tail = |b: &TaskBegin| {
+            let parent = b
+                .parent
+                .map(|p| format!(",\"parent\":\"{}\"", id(p)))
+                .unwrap_or_default();
+            format!(
+                ",\"name\":{},\"args\":{{\"id\":\"{}\",\"task\":{}{parent}}}}}",
+                reference_str(&b.name),
+                id(b.id),
+                reference_str(&b.unique)
+            )
+        };
+        let x_head = |lane: LaneId, start: Timestamp, end: Timestamp| {
+            let start_ns = start.nanos_since(origin);
+            let dur = end.nanos_since(origin).saturating_sub(start_ns);
+            format!(
+                ",\n{{\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{}",
+                lane.get(),
+                reference_us(start_ns),
+                reference_us(dur)
+            )
+        };
+        let head = |ph: &str, lane: LaneId, ts: Timestamp| {
+            format!(
+                ",\n{{\"ph\":\"{ph}\",\"pid\":1,\"tid\":{},\"ts\":{}",
+                lane.get(),
+                us(ts)
+            )
+        };
+        match (event, end) {
+            (Event::SpanBegin { lane, ts, name }, Some(end)) => {
+                format!("{},\"name\":{}}}", x_head(*lane, *ts, end), reference_str(name))
+            }
+            (Event::TaskBegin(b), Some(end)) => {
+                format!("{}{}", x_head(b.lane, b.ts, end), task_tail(b))
+            }
+            (Event::SpanBegin { lane, ts, name }, None) => {
+                format!("{},\"name\":{}}}", head("B", *lane, *ts), reference_str(name))
+            }
+            (Event::TaskBegin(b), None) => format!("{}{}", head("B", b.lane, b.ts), task_tail(b)),
+            (Event::End { lane, ts }, _) => format!("{}}}", head("E", *lane, *ts)),
+            (Event::LaneName { lane, name }, _) => format!(
+                ",\n{{\"ph\":\"M\",\"pid\":1,\"tid\":{},\"name\":\"thread_name\",\"args\":{{\"name\":{}}}}}",
+                lane.get(),
+                reference_str(name)
+            ),
+            (Event::FlowStart { lane, ts, flow }, _) => format!(
+                ",\n{{\"ph\":\"s\",\"pid\":1,\"tid\":{},\"ts\":{},\"id\":{},\"cat\":\"actrace\",\"name\":\"spawn\"}}",
+                lane.get(),
+                us(*ts),
+                flow.0
+            ),
+            (Event::FlowEnd { lane, ts, flow }, _) => format!(
+                ",\n{{\"ph\":\"f\",\"bp\":\"e\",\"pid\":1,\"tid\":{},\"ts\":{},\"id\":{},\"cat\":\"actrace\",\"name\":\"spawn\"}}",
+                lane.get(),
+                us(*ts),
+                flow.0
+            ),
+        }
+    }
+
+    /// Events of every kind with numbers and strings from tiny to the
+    /// largest possible, escapes included.
+    fn varied_events() -> Vec<Event> {
+        let names = [
+            "a",
+            "",
+            "exactly8",
+            "nine char",
+            "copy-file été ü.txt",
+            "quote \" back \\ nl \n tab \t nul \u{0} us \u{1f} bs \u{8} ff \u{c}",
+            "\"",
+            "a long name that goes on for well over sixty-four bytes, with no escape in it",
+        ];
+        let lanes = [1, 2, 9, 10, 99, 100, 12_345, u32::MAX - 1, u32::MAX];
+        let times = [
+            0,
+            1,
+            999,
+            1000,
+            1001,
+            123_456_789,
+            99_999_999_999,
+            100_000_000_000,
+            1_764_140_000_000_000_000,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let mut ids = crate::IdGen::new(7, IdBytes::new(8).unwrap());
+        let mut short_ids = crate::IdGen::new(8, IdBytes::new(1).unwrap());
+        let mut events = Vec::new();
+        for (i, &t) in times.iter().enumerate() {
+            let lane = LaneId::new(lanes[i % lanes.len()]).unwrap();
+            let name = names[i % names.len()];
+            let ts = Timestamp::from_nanos(t);
+            events.push(Event::SpanBegin {
+                lane,
+                ts,
+                name: name.into(),
+            });
+            events.push(Event::End { lane, ts });
+            events.push(Event::LaneName {
+                lane,
+                name: name.into(),
+            });
+            let flow = crate::FlowId([0, 1, 9, 10, u64::MAX][i % 5]);
+            events.push(Event::FlowStart { lane, ts, flow });
+            events.push(Event::FlowEnd { lane, ts, flow });
+            let (id, parent) = if i % 2 == 0 {
+                (ids.next_id(), Some(ids.next_id()))
+            } else {
+                (short_ids.next_id(), None)
+            };
+            events.push(Event::TaskBegin(alloc::boxed::Box::new(TaskBegin {
+                lane,
+                ts,
+                name: names[(i + 3) % names.len()].into(),
+                unique: alloc::format!("{}#{}", names[(i + 5) % names.len()], i).into(),
+                id,
+                parent,
+            })));
+        }
+        for lane in lanes {
+            for name in names {
+                events.push(Event::SpanBegin {
+                    lane: LaneId::new(lane).unwrap(),
+                    ts: Timestamp::from_nanos(u64::from(lane) * 1_000_003),
+                    name: name.into(),
+                });
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn c5_every_line_matches_its_straightforward_rendering() {
+        let events = varied_events();
+        let times: Vec<u64> = events
+            .iter()
+            .filter_map(|e| e.ts())
+            .map(|t| t.as_nanos())
+            .collect();
+        for origin in [0, 1, 1_000_000, u64::MAX / 2, u64::MAX] {
+            let origin = Timestamp::from_nanos(origin);
+            let enc = Encoder::new(origin);
+            for (i, event) in events.iter().enumerate() {
+                let mut out = Vec::from(&b"before"[..]);
+                enc.event(event, &mut out);
+                let want = format!("before{}", reference_line(origin, event, None));
+                assert_eq!(core::str::from_utf8(&out).unwrap(), want);
+                for end in [
+                    event.ts(),
+                    Some(Timestamp::from_nanos(times[(i * 7) % times.len()])),
+                ] {
+                    let Some(end) = end else { continue };
+                    let mut out = Vec::new();
+                    enc.complete(event, end, &mut out);
+                    let want = reference_line(origin, event, Some(end));
+                    assert_eq!(core::str::from_utf8(&out).unwrap(), want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn c4_a_batch_is_the_lines_of_its_events_and_pairs() {
+        // Lanes alternate in runs, so the cached start of X lines is made
+        // again and again; times spread over all magnitudes.
+        let varied = varied_events();
+        let mut events = Vec::new();
+        for (i, e) in varied.iter().enumerate() {
+            let lane = LaneId::new([1, 1, 2, 70_000, 1, u32::MAX][i % 6]).unwrap();
+            let ts = e.ts().unwrap_or(Timestamp::from_nanos(i as u64));
+            events.push(Event::SpanBegin {
+                lane,
+                ts,
+                name: "pair".into(),
+            });
+            events.push(e.clone());
+            if !matches!(e, Event::SpanBegin { .. } | Event::TaskBegin(_)) {
+                events.push(Event::End { lane, ts });
+            }
+        }
+        let enc = Encoder::new(Timestamp::from_nanos(5_000));
+        let mut scratch = BatchScratch::default();
+        for size in [1, 2, 7, 64, events.len()] {
+            for chunk in events.chunks(size) {
+                let mut batch = Vec::new();
+                enc.batch(chunk, &mut batch, &mut scratch);
+                let mut want = Vec::new();
+                for (i, e) in chunk.iter().enumerate() {
+                    match scratch.ends[i] {
+                        MERGED => {}
+                        UNMATCHED => enc.event(e, &mut want),
+                        end => enc.complete(e, chunk[end as usize].ts().unwrap(), &mut want),
+                    }
+                }
+                assert_eq!(batch, want, "batch size {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn c4_the_process_line_and_close_frame_the_array() {
+        let enc = Encoder::new(Timestamp::from_nanos(1_764_140_000_123_456_789));
+        let mut out = Vec::new();
+        enc.open("demo \"x\"", &mut out);
+        enc.close(&mut out);
+        assert_eq!(
+            core::str::from_utf8(&out).unwrap(),
+            "[\n{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":\"demo \\\"x\\\"\",\"origin_unix_us\":1764140000123456}}\n]\n"
+        );
     }
 
     #[test]

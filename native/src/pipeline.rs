@@ -246,10 +246,8 @@ impl Writer {
         self.scratch.pair(batch);
         // Slices that open and close inside the batch never change what is
         // open: the mirror needs only the rest.
-        for (i, event) in batch.iter().enumerate() {
-            if !self.scratch.is_paired(i) {
-                self.mirror.apply(event);
-            }
+        for event in self.scratch.unpaired(batch) {
+            self.mirror.apply(event);
         }
         if !self.consumers.is_empty() {
             self.encoder
