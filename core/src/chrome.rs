@@ -275,7 +275,7 @@ impl XHead {
 /// A span's name: from `names` if it is a literal seen before.
 #[inline(always)]
 fn span_name(lines: &mut Lines<'_>, names: Option<&mut StaticNames>, name: &Name) {
-    if let (Some(names), Name::Static(name)) = (names, name) {
+    if let (Some(names), Some(name)) = (names, name.as_static()) {
         if let Some((quoted, len)) = names.quoted(name) {
             lines.put_prefix(quoted, len);
             return;

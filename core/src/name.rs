@@ -59,6 +59,13 @@ impl Name {
         self.len & SHARED == 0
     }
 
+    /// The `&'static str` the name was made from, if it was.
+    #[inline]
+    pub fn as_static(&self) -> Option<&'static str> {
+        // SAFETY: a name without the shared bit was made from a `&'static str`.
+        self.is_static().then(|| unsafe { &*self.raw() })
+    }
+
     fn raw(&self) -> *const str {
         ptr::slice_from_raw_parts(self.ptr.as_ptr() as *const u8, self.len & !SHARED) as *const str
     }
@@ -168,6 +175,8 @@ mod tests {
     fn static_and_shared_names_read_back_and_compare() {
         let s = Name::from("scan");
         assert!(s.is_static());
+        assert_eq!(s.as_static(), Some("scan"));
+        assert_eq!(Name::from(String::from("scan")).as_static(), None);
         assert_eq!(s.as_str(), "scan");
         let d = Name::from(String::from("scan"));
         assert!(!d.is_static());
