@@ -273,11 +273,19 @@ impl TaskTree {
     /// Drops one hold; the task is forgotten once it has ended and nothing
     /// holds it, which may in turn free its parent and owner.
     pub fn release(&mut self, key: TaskKey) {
+        self.release_holds(key, 1);
+    }
+
+    /// Drops `count` holds of `key`. Freeing a task drops the holds it had on
+    /// its parent and owner; when they are the same task (no R6 repair), both
+    /// are dropped in one step, so the walk up the tree needs no list.
+    fn release_holds(&mut self, key: TaskKey, count: u32) {
+        // Only an owner that differs from the parent waits here.
         let mut pending: Vec<TaskKey> = Vec::new();
-        let mut next = Some(key);
-        while let Some(k) = next.take().or_else(|| pending.pop()) {
+        let mut next = Some((key, count));
+        while let Some((k, n)) = next.take().or_else(|| pending.pop().map(|k| (k, 1))) {
             let d = self.data_mut(k);
-            d.holds -= 1;
+            d.holds -= n;
             if d.holds > 0 || !d.ended {
                 continue;
             }
@@ -286,8 +294,13 @@ impl TaskTree {
             entry.task = None;
             entry.generation = entry.generation.wrapping_add(1);
             self.free.push(k.index);
-            pending.extend(parent);
-            pending.extend(owner);
+            next = match (parent, owner) {
+                (Some(p), Some(o)) if p == o => Some((p, 2)),
+                (p, o) => {
+                    pending.extend(o);
+                    p.map(|p| (p, 1))
+                }
+            };
         }
     }
 
