@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, Weak};
 
 use actrace_core::{
-    Encoder, Event, EventSink, Frame, IdBytes, Name, Position, SpanStack, TaskKey, TaskTree,
-    Timestamp, Violation,
+    Encoder, Event, EventSink, Frame, IdBytes, Name, NodeDesc, Position, SpanStack, TaskKey,
+    TaskTree, Timestamp, Violation,
 };
 
 use crate::callbacks::{Callbacks, NodeInfo};
@@ -131,6 +131,10 @@ impl Runtime {
     }
 
     /// Starts a task from the context `from` (R1–R5, C3).
+    ///
+    /// The global lock covers only the tree and the node's registration; the
+    /// flow arrow and the task's begin events are written after it, under the
+    /// parent's and the new task's own locks.
     pub(crate) fn start_task(
         &'static self,
         from: Option<&Arc<TaskNode>>,
@@ -138,59 +142,86 @@ impl Runtime {
         site: &'static Location<'static>,
     ) -> Arc<TaskNode> {
         let callbacks_seen = self.callbacks.count();
-        let mut reg = self.registry();
         // A released node has ended and has no holder left to start from,
         // so this only guards against misuse.
         let from = from.filter(|n| !n.released.load(Ordering::Relaxed));
+        let mut reg = self.registry();
         let started = reg.tree.start(from.map(|n| n.key), name);
         let recording = self.recording();
-        let mut over = false;
-        let mut flowed = false;
-        let parent = started
-            .parent
-            .and_then(|(p, _, _)| reg.nodes[p.index()].upgrade());
-        let ts = match (recording, &parent) {
-            (true, Some(parent)) => {
-                // The arrow starts on the parent's lane, in order with its
-                // other events: the time is read under the parent's lock so it
-                // cannot precede an event the parent's thread just wrote. The
-                // parent's batch is handed over before the child's can be.
-                let mut ps = parent.lock();
-                let ts = self.clock.now();
-                if let (false, Some(flow)) = (ps.stack.task_ended(), started.flow_start(ts)) {
-                    ps.buf.push(flow);
-                    over |= self.pipeline.push_batch(&mut ps.buf);
-                    flowed = true;
+        // The parent is `from` or, if that ended, an ancestor it holds (R3).
+        let parent = started.parent.and_then(|(key, _, _)| {
+            let mut up = from;
+            while let Some(n) = up {
+                if n.key == key {
+                    return Some(n.clone());
                 }
-                ts
+                up = n.parent.as_ref();
             }
-            _ => self.clock.now(),
-        };
-        let key = started.key;
-        let stack = SpanStack::new(started.lane, reg.tree.desc(key), started.span_ids.clone());
+            reg.nodes
+                .get(key.index())
+                .and_then(Weak::upgrade)
+                .filter(|n| n.key == key)
+        });
+        // Until recording, a late joiner's snapshot reads the start from the
+        // node (C6), so it is known before the node is registered.
+        let early = (!recording).then(|| self.clock.now());
+        let stack = SpanStack::new(
+            started.lane,
+            NodeDesc {
+                id: started.id,
+                name: Name::from(started.unique.clone()),
+            },
+            started.span_ids.clone(),
+        );
         let node = Arc::new(TaskNode::new(
             &started,
-            reg.tree.chain(key).into_boxed_slice(),
-            ts,
+            parent,
+            early.unwrap_or(Timestamp::from_nanos(0)),
             self.debug.then_some(site),
             callbacks_seen,
             stack,
         ));
-        if recording {
-            started.begin_events(ts, flowed, &mut node.lock().buf);
-        }
+        let key = started.key;
         if reg.nodes.len() <= key.index() {
             reg.nodes.resize_with(key.index() + 1, Weak::new);
         }
         reg.nodes[key.index()] = Arc::downgrade(&node);
         drop(reg);
-        drop(parent);
+        let mut over = false;
+        let ts = match (early, &node.parent) {
+            (Some(ts), _) => ts,
+            (None, Some(parent)) => {
+                // The arrow starts on the parent's lane, in order with its
+                // other events: the time is read under the parent's lock so it
+                // cannot precede an event the parent's thread just wrote. The
+                // parent's batch is handed over before the child's begin
+                // events exist, so the arrow's start always comes first.
+                let mut ps = parent.lock();
+                let ts = self.clock.now();
+                let mut flowed = false;
+                if let (false, Some(flow)) = (ps.stack.task_ended(), started.flow_start(ts)) {
+                    ps.buf.push(flow);
+                    over = self.pipeline.push_batch(&mut ps.buf);
+                    flowed = true;
+                }
+                drop(ps);
+                node.set_start(ts);
+                started.begin_events(ts, flowed, &mut node.lock().buf);
+                ts
+            }
+            (None, None) => {
+                let ts = self.clock.now();
+                node.set_start(ts);
+                started.begin_events(ts, false, &mut node.lock().buf);
+                ts
+            }
+        };
         if over {
             self.pipeline.wait_for_space();
         }
-        violations::handle(started.violation.into_iter().collect(), || {
-            self.sites(&node, &[])
-        });
+        if let Some(v) = started.violation {
+            violations::handle(vec![v], || self.sites(&node, &[]));
+        }
         if callbacks_seen > 0 {
             self.callbacks.began(&NodeInfo::task(&node, ts, None));
         }
@@ -222,6 +253,9 @@ impl Runtime {
             },
         );
         let over = recording && self.pipeline.push_batch(&mut st.buf);
+        // Nothing is recorded in an ended task: its buffer is not needed
+        // while children keep the node.
+        st.buf = Vec::new();
         st.span_sites.clear();
         drop(guard);
         let ended = {
@@ -242,14 +276,16 @@ impl Runtime {
         if over {
             self.pipeline.wait_for_space();
         }
-        let all: Vec<Violation> = v1.into_iter().chain(ended.violation).collect();
-        violations::handle(all, || sites_before.unwrap_or_default());
+        if v1.is_some() || ended.violation.is_some() {
+            let all: Vec<Violation> = v1.into_iter().chain(ended.violation).collect();
+            violations::handle(all, || sites_before.unwrap_or_default());
+        }
         for (info, seen) in closed {
             self.callbacks.ended(&info, seen);
         }
         if cb {
             self.callbacks.ended(
-                &NodeInfo::task(node, node.start, Some(ts)),
+                &NodeInfo::task(node, node.start(), Some(ts)),
                 node.callbacks_seen,
             );
         }
@@ -492,8 +528,8 @@ impl Runtime {
                 continue;
             }
             st.buf.clear();
-            snapshot.push(reg.tree.begin_event(node.key, node.start));
-            let mut last = node.start;
+            snapshot.push(reg.tree.begin_event(node.key, node.start()));
+            let mut last = node.start();
             for f in st.stack.frames() {
                 // Spans begun before recording carry no time: show them as
                 // starting now, never before their parent.
