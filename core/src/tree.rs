@@ -34,7 +34,9 @@ struct Entry {
 struct TaskData {
     id: NodeId,
     base: Name,
-    unique: Arc<str>,
+    /// The base name's number in the namer, and the task's suffix `N`: its
+    /// unique name is kept there once for every task that reuses it.
+    base_index: u32,
     suffix: u32,
     lane: LaneId,
     /// The parent the task was started under (R2, R3); fixed for life.
@@ -171,7 +173,7 @@ impl TaskTree {
         let data = TaskData {
             id,
             base: name.clone(),
-            unique: unique.unique.clone(),
+            base_index: unique.base,
             suffix: unique.suffix,
             lane: unique.lane,
             parent,
@@ -222,11 +224,11 @@ impl TaskTree {
         data.ended = true;
         let (owner, base, suffix, has_children) = (
             data.owner,
-            data.base.clone(),
+            data.base_index,
             data.suffix,
             data.live_children > 0,
         );
-        self.namer.release(&base, suffix);
+        self.namer.release_at(base, suffix);
         self.live -= 1;
         if let Some(o) = owner {
             self.data_mut(o).live_children -= 1;
@@ -244,7 +246,7 @@ impl TaskTree {
                 child.owner = heir;
                 children.push(NodeDesc {
                     id: child.id,
-                    name: Name::from(child.unique.clone()),
+                    name: Name::from(unique_of(&self.namer, child).clone()),
                 });
                 if let Some(h) = heir {
                     let hd = self.data_mut(h);
@@ -312,7 +314,7 @@ impl TaskTree {
     /// The task's id, unique name and lane.
     pub fn describe(&self, key: TaskKey) -> (NodeId, &Arc<str>, LaneId) {
         let d = self.data(key);
-        (d.id, &d.unique, d.lane)
+        (d.id, unique_of(&self.namer, d), d.lane)
     }
 
     /// The task as a violation report names it.
@@ -320,7 +322,7 @@ impl TaskTree {
         let d = self.data(key);
         NodeDesc {
             id: d.id,
-            name: Name::from(d.unique.clone()),
+            name: Name::from(unique_of(&self.namer, d).clone()),
         }
     }
 
@@ -363,7 +365,7 @@ impl TaskTree {
             lane: d.lane,
             ts: start,
             name: d.base.clone(),
-            unique: d.unique.clone(),
+            unique: unique_of(&self.namer, d).clone(),
             id: d.id,
             parent: d.parent.map(|p| self.data(p).id),
         }))
@@ -430,4 +432,11 @@ impl TaskTree {
         debug_assert_eq!(entry.generation, key.generation, "stale task key");
         entry.task.as_mut().expect("task key used after release")
     }
+}
+
+/// A held task's unique name, as its namer keeps it.
+fn unique_of<'a>(namer: &'a UniqueNamer, d: &TaskData) -> &'a Arc<str> {
+    namer
+        .unique_at(d.base_index, d.suffix)
+        .expect("a held task's name was handed out by the namer")
 }
