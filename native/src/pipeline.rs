@@ -69,6 +69,17 @@ impl Queue {
         self.items.push_back(item);
     }
 
+    /// Makes room for `n` more events in the open batch, queueing it first
+    /// if it is full.
+    fn open_room(&mut self, n: usize) {
+        if self.open.len() + n > self.open.capacity() {
+            self.seal_open();
+            if self.open.capacity() < BATCH {
+                self.open.reserve_exact(BATCH);
+            }
+        }
+    }
+
     /// Queues the small hand-overs collected so far as one batch.
     fn seal_open(&mut self) {
         if self.open.is_empty() {
@@ -113,14 +124,28 @@ impl Pipeline {
             q.queue_item(Item::Events(batch));
         } else {
             // A few events: the task keeps its small buffer, emptied.
-            if q.open.len() + buf.len() > q.open.capacity() {
-                q.seal_open();
-                if q.open.capacity() < BATCH {
-                    q.open.reserve_exact(BATCH);
-                }
-            }
+            q.open_room(buf.len());
             q.open.append(buf);
         }
+        self.queued(q)
+    }
+
+    /// Hands one event to the writer, as [`Pipeline::push_batch`] would a
+    /// buffer holding only it.
+    pub(crate) fn push_event(&self, event: Event) -> bool {
+        let mut q = self.lock();
+        if q.stopped {
+            return false;
+        }
+        q.queued_events += 1;
+        q.open_room(1);
+        q.open.push(event);
+        self.queued(q)
+    }
+
+    /// After events were queued: wakes the writer if enough wait, and tells
+    /// whether the producer must wait for space.
+    fn queued(&self, mut q: MutexGuard<'_, Queue>) -> bool {
         let over = q.queued_events > MAX_QUEUED_EVENTS;
         let wake = q.writer_idle && q.queued_events >= WAKE_AT_EVENTS;
         if wake {

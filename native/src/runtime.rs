@@ -59,6 +59,33 @@ impl EventSink for Sink<'_> {
     }
 }
 
+/// Takes the events that end a task. A task whose buffer is empty and that
+/// has no open span ends with one event: it is kept here and handed over on
+/// its own, so such a task never allocates a buffer.
+struct EndSink<'a> {
+    buf: &'a mut Vec<Event>,
+    only: Option<Event>,
+    on: bool,
+}
+
+impl EventSink for EndSink<'_> {
+    fn event(&mut self, event: Event) {
+        if !self.on {
+            return;
+        }
+        if self.buf.is_empty() && self.only.is_none() {
+            self.only = Some(event);
+            return;
+        }
+        self.buf.extend(self.only.take());
+        self.buf.push(event);
+    }
+
+    fn wants_events(&self) -> bool {
+        self.on
+    }
+}
+
 impl Runtime {
     /// The runtime, if anything was traced yet.
     #[inline]
@@ -198,15 +225,18 @@ impl Runtime {
                 // events exist, so the arrow's start always comes first.
                 let mut ps = parent.lock();
                 let ts = self.clock.now();
-                let mut flowed = false;
-                if let (false, Some(flow)) = (ps.stack.task_ended(), started.flow_start(ts)) {
-                    ps.buf.push(flow);
-                    over = self.pipeline.push_batch(&mut ps.buf);
-                    flowed = true;
-                }
-                drop(ps);
                 node.set_start(ts);
-                started.begin_events(ts, flowed, &mut node.lock().buf);
+                if let (false, Some(flow)) = (ps.stack.task_ended(), started.flow_start(ts)) {
+                    // The child's begin events go with the arrow: handed over
+                    // now anyway, and the child needs no buffer until it
+                    // records a span.
+                    ps.buf.push(flow);
+                    started.begin_events(ts, true, &mut ps.buf);
+                    over = self.pipeline.push_batch(&mut ps.buf);
+                } else {
+                    drop(ps);
+                    started.begin_events(ts, false, &mut node.lock().buf);
+                }
                 ts
             }
             (None, None) => {
@@ -240,19 +270,20 @@ impl Runtime {
         let cb = self.callbacks.count() > 0;
         let sites_before = self.debug.then(|| self.sites_of(node, st));
         let mut closed = Vec::new();
-        let v1 = st.stack.end_task(
-            ts,
-            &mut Sink {
-                buf: &mut st.buf,
-                on: recording,
-            },
-            &mut |frames: &[Frame]| {
-                if cb {
-                    closed.push(NodeInfo::ended_span(node, frames, ts));
-                }
-            },
-        );
-        let over = recording && self.pipeline.push_batch(&mut st.buf);
+        let mut sink = EndSink {
+            buf: &mut st.buf,
+            only: None,
+            on: recording,
+        };
+        let v1 = st.stack.end_task(ts, &mut sink, &mut |frames: &[Frame]| {
+            if cb {
+                closed.push(NodeInfo::ended_span(node, frames, ts));
+            }
+        });
+        let over = match sink.only.take() {
+            Some(end) => self.pipeline.push_event(end),
+            None => recording && self.pipeline.push_batch(&mut st.buf),
+        };
         // Nothing is recorded in an ended task: its buffer is not needed
         // while children keep the node.
         st.buf = Vec::new();
