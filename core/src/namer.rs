@@ -15,6 +15,10 @@ pub struct UniqueNamer {
     bases: BTreeMap<Arc<str>, u32>,
     suffixes: Vec<Suffixes>,
     lanes: u32,
+    /// The base name acquired last and its number: programs mostly start
+    /// many tasks of one name in a row, and a string comparison is cheaper
+    /// than a search of the map.
+    last: Option<(Arc<str>, u32)>,
 }
 
 #[derive(Debug, Default)]
@@ -50,14 +54,9 @@ impl UniqueNamer {
     /// Takes the smallest suffix of `base` that no live task holds. The caller
     /// has checked that `base` contains no `#` (R4).
     pub fn acquire(&mut self, base: &str) -> UniqueName {
-        let index = match self.bases.get(base) {
-            Some(&index) => index,
-            None => {
-                let index = u32::try_from(self.suffixes.len()).expect("fewer than 2^32 base names");
-                self.bases.insert(Arc::from(base), index);
-                self.suffixes.push(Suffixes::default());
-                index
-            }
+        let index = match &self.last {
+            Some((name, index)) if **name == *base => *index,
+            _ => self.look_up(base),
         };
         let entry = &mut self.suffixes[index as usize];
         let suffix = first_clear_bit(&entry.taken);
@@ -82,6 +81,22 @@ impl UniqueNamer {
             lane,
             new_lane,
         }
+    }
+
+    /// The number of `base`, given one if it is new; remembered as the last.
+    fn look_up(&mut self, base: &str) -> u32 {
+        let (name, index) = match self.bases.get_key_value(base) {
+            Some((name, &index)) => (name.clone(), index),
+            None => {
+                let index = u32::try_from(self.suffixes.len()).expect("fewer than 2^32 base names");
+                let name: Arc<str> = Arc::from(base);
+                self.bases.insert(name.clone(), index);
+                self.suffixes.push(Suffixes::default());
+                (name, index)
+            }
+        };
+        self.last = Some((name, index));
+        index
     }
 
     /// Frees `NAME#suffix` for reuse. Releasing a suffix that is not held is

@@ -293,10 +293,12 @@ impl Runtime {
             let mut reg = self.registry();
             let ended = reg.tree.end(node.key);
             // The caller's handle is the last one, and no other can be made
-            // without this lock (nodes are found through the registry): give
-            // the tree's hold back now rather than in a second lock when the
-            // handle drops.
-            if Arc::strong_count(node) == 1 && !node.released.swap(true, Ordering::Relaxed) {
+            // without this lock (nodes are found through the registry, or
+            // through a child, which would hold one): give the tree's hold
+            // back now rather than in a second lock when the handle drops.
+            // `released` is only set under this lock: no atomic swap needed.
+            if Arc::strong_count(node) == 1 && !node.released.load(Ordering::Relaxed) {
+                node.released.store(true, Ordering::Relaxed);
                 reg.tree.release(node.key);
                 if let Some(slot) = reg.nodes.get_mut(node.key.index()) {
                     *slot = Weak::new();
