@@ -175,20 +175,16 @@ impl Runtime {
         let mut reg = self.registry();
         let started = reg.tree.start(from.map(|n| n.key), name);
         let recording = self.recording();
-        // The parent is `from` or, if that ended, an ancestor it holds (R3).
+        // The parent is `from` or, if that ended, the nearest live task among
+        // the ancestors it holds (R3): the tree's parents are the nodes'.
         let parent = started.parent.and_then(|(key, _, _)| {
-            let mut up = from;
-            while let Some(n) = up {
-                if n.key == key {
-                    return Some(n.clone());
-                }
-                up = n.parent.as_ref();
-            }
-            reg.nodes
-                .get(key.index())
-                .and_then(Weak::upgrade)
-                .filter(|n| n.key == key)
+            from.and_then(|n| {
+                std::iter::successors(Some(n), |a| a.parent.as_ref())
+                    .find(|a| a.key == key)
+                    .cloned()
+            })
         });
+        debug_assert_eq!(parent.is_some(), started.parent.is_some());
         // Until recording, a late joiner's snapshot reads the start from the
         // node (C6), so it is known before the node is registered.
         let early = (!recording).then(|| self.clock.now());
@@ -221,8 +217,8 @@ impl Runtime {
                 // The arrow starts on the parent's lane, in order with its
                 // other events: the time is read under the parent's lock so it
                 // cannot precede an event the parent's thread just wrote. The
-                // parent's batch is handed over before the child's begin
-                // events exist, so the arrow's start always comes first.
+                // child's begin events follow it in the parent's batch, so the
+                // arrow's start always reaches the writer first.
                 let mut ps = parent.lock();
                 let ts = self.clock.now();
                 node.set_start(ts);
