@@ -34,7 +34,9 @@ struct Entry {
 struct TaskData {
     id: NodeId,
     base: Name,
-    unique: Arc<str>,
+    /// The base name's number in the namer, and the task's suffix `N`: its
+    /// unique name is kept there once for every task that reuses it.
+    base_index: u32,
     suffix: u32,
     lane: LaneId,
     /// The parent the task was started under (R2, R3); fixed for life.
@@ -171,7 +173,7 @@ impl TaskTree {
         let data = TaskData {
             id,
             base: name.clone(),
-            unique: unique.unique.clone(),
+            base_index: unique.base,
             suffix: unique.suffix,
             lane: unique.lane,
             parent,
@@ -222,11 +224,11 @@ impl TaskTree {
         data.ended = true;
         let (owner, base, suffix, has_children) = (
             data.owner,
-            data.base.clone(),
+            data.base_index,
             data.suffix,
             data.live_children > 0,
         );
-        self.namer.release(&base, suffix);
+        self.namer.release_at(base, suffix);
         self.live -= 1;
         if let Some(o) = owner {
             self.data_mut(o).live_children -= 1;
@@ -244,7 +246,7 @@ impl TaskTree {
                 child.owner = heir;
                 children.push(NodeDesc {
                     id: child.id,
-                    name: Name::from(child.unique.clone()),
+                    name: Name::from(unique_of(&self.namer, child).clone()),
                 });
                 if let Some(h) = heir {
                     let hd = self.data_mut(h);
@@ -273,11 +275,19 @@ impl TaskTree {
     /// Drops one hold; the task is forgotten once it has ended and nothing
     /// holds it, which may in turn free its parent and owner.
     pub fn release(&mut self, key: TaskKey) {
+        self.release_holds(key, 1);
+    }
+
+    /// Drops `count` holds of `key`. Freeing a task drops the holds it had on
+    /// its parent and owner; when they are the same task (no R6 repair), both
+    /// are dropped in one step, so the walk up the tree needs no list.
+    fn release_holds(&mut self, key: TaskKey, count: u32) {
+        // Only an owner that differs from the parent waits here.
         let mut pending: Vec<TaskKey> = Vec::new();
-        let mut next = Some(key);
-        while let Some(k) = next.take().or_else(|| pending.pop()) {
+        let mut next = Some((key, count));
+        while let Some((k, n)) = next.take().or_else(|| pending.pop().map(|k| (k, 1))) {
             let d = self.data_mut(k);
-            d.holds -= 1;
+            d.holds -= n;
             if d.holds > 0 || !d.ended {
                 continue;
             }
@@ -286,8 +296,13 @@ impl TaskTree {
             entry.task = None;
             entry.generation = entry.generation.wrapping_add(1);
             self.free.push(k.index);
-            pending.extend(parent);
-            pending.extend(owner);
+            next = match (parent, owner) {
+                (Some(p), Some(o)) if p == o => Some((p, 2)),
+                (p, o) => {
+                    pending.extend(o);
+                    p.map(|p| (p, 1))
+                }
+            };
         }
     }
 
@@ -299,7 +314,7 @@ impl TaskTree {
     /// The task's id, unique name and lane.
     pub fn describe(&self, key: TaskKey) -> (NodeId, &Arc<str>, LaneId) {
         let d = self.data(key);
-        (d.id, &d.unique, d.lane)
+        (d.id, unique_of(&self.namer, d), d.lane)
     }
 
     /// The task as a violation report names it.
@@ -307,7 +322,7 @@ impl TaskTree {
         let d = self.data(key);
         NodeDesc {
             id: d.id,
-            name: Name::from(d.unique.clone()),
+            name: Name::from(unique_of(&self.namer, d).clone()),
         }
     }
 
@@ -350,7 +365,7 @@ impl TaskTree {
             lane: d.lane,
             ts: start,
             name: d.base.clone(),
-            unique: d.unique.clone(),
+            unique: unique_of(&self.namer, d).clone(),
             id: d.id,
             parent: d.parent.map(|p| self.data(p).id),
         }))
@@ -417,4 +432,11 @@ impl TaskTree {
         debug_assert_eq!(entry.generation, key.generation, "stale task key");
         entry.task.as_mut().expect("task key used after release")
     }
+}
+
+/// A held task's unique name, as its namer keeps it.
+fn unique_of<'a>(namer: &'a UniqueNamer, d: &TaskData) -> &'a Arc<str> {
+    namer
+        .unique_at(d.base_index, d.suffix)
+        .expect("a held task's name was handed out by the namer")
 }

@@ -29,7 +29,7 @@ impl NodeInfo {
     }
 
     pub(crate) fn span(task: &Arc<TaskNode>, frames: &[Frame], end: Option<Timestamp>) -> Self {
-        let start = frames.last().map_or(task.start, |f| f.start);
+        let start = frames.last().map_or_else(|| task.start(), |f| f.start);
         let spans = frames.iter().map(|f| (f.id(), f.name.clone())).collect();
         NodeInfo {
             task: task.clone(),
@@ -54,7 +54,7 @@ impl NodeInfo {
     pub fn name(&self) -> &str {
         match self.spans.last() {
             Some((_, name)) => name,
-            None => &self.task.chain.last().expect("chain ends with the task").1,
+            None => &self.task.name,
         }
     }
 
@@ -78,7 +78,7 @@ impl NodeInfo {
         let mut out = String::new();
         write_stack(
             &mut out,
-            self.task.chain.iter().map(|(id, n)| (*id, n)),
+            self.task.chain(),
             self.spans.iter().map(|(id, n)| (*id, n)),
             kind,
         );

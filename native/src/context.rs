@@ -111,7 +111,7 @@ impl Context {
         let st = node.lock();
         write_stack(
             &mut out,
-            node.chain.iter().map(|(id, n)| (*id, n)),
+            node.chain(),
             st.stack.path(self.pos).iter().map(|f| (f.id(), &f.name)),
             kind,
         );

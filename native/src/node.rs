@@ -2,10 +2,10 @@
 //! stack and its event buffer, behind a lock of its own.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use actrace_core::{Event, LaneId, Name, NodeId, SpanStack, TaskKey, TaskStarted};
+use actrace_core::{Event, LaneId, Name, NodeId, SpanStack, TaskKey, TaskStarted, Timestamp};
 
 use crate::runtime::Runtime;
 use crate::spin_lock::{SpinGuard, SpinLock};
@@ -13,11 +13,17 @@ use crate::spin_lock::{SpinGuard, SpinLock};
 pub(crate) struct TaskNode {
     pub(crate) key: TaskKey,
     pub(crate) lane: LaneId,
-    /// The tasks from the root down to this one, as (id, base name); fixed at
-    /// start, so stack strings (R13) need no global lock.
-    pub(crate) chain: Box<[(NodeId, Name)]>,
+    pub(crate) id: NodeId,
+    /// The base name the task was started with.
+    pub(crate) name: Name,
+    /// The task this one was started under (R2, R3), fixed at start. Holding
+    /// it gives stack strings (R13) and flow arrows (C3) the ancestors without
+    /// the global lock, and without copying them for every task.
+    pub(crate) parent: Option<Arc<TaskNode>>,
     pub(crate) unique: Arc<str>,
-    pub(crate) start: actrace_core::Timestamp,
+    /// Nanoseconds since the clock's origin; set once, before the node is
+    /// handed to its caller (see `Runtime::start_task`).
+    start: AtomicU64,
     /// Where the task was started, in debug mode.
     pub(crate) site: Option<&'static Location<'static>>,
     /// Callbacks registered when the task began (R14).
@@ -41,8 +47,8 @@ pub(crate) struct TaskState {
 impl TaskNode {
     pub(crate) fn new(
         started: &TaskStarted,
-        chain: Box<[(NodeId, Name)]>,
-        start: actrace_core::Timestamp,
+        parent: Option<Arc<TaskNode>>,
+        start: Timestamp,
         site: Option<&'static Location<'static>>,
         callbacks_seen: u32,
         stack: SpanStack,
@@ -50,9 +56,11 @@ impl TaskNode {
         TaskNode {
             key: started.key,
             lane: started.lane,
-            chain,
+            id: started.id,
+            name: started.name.clone(),
+            parent,
             unique: started.unique.clone(),
-            start,
+            start: AtomicU64::new(start.as_nanos()),
             site,
             callbacks_seen,
             released: AtomicBool::new(false),
@@ -74,6 +82,27 @@ impl TaskNode {
     pub(crate) fn visit(&self) -> SpinGuard<'_, TaskState> {
         self.state.visit()
     }
+
+    /// When the task started.
+    pub(crate) fn start(&self) -> Timestamp {
+        Timestamp::from_nanos(self.start.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_start(&self, ts: Timestamp) {
+        self.start.store(ts.as_nanos(), Ordering::Relaxed);
+    }
+
+    /// This task and the tasks it was started under, nearest first.
+    pub(crate) fn lineage(&self) -> impl Iterator<Item = &TaskNode> {
+        std::iter::successors(Some(self), |n| n.parent.as_deref())
+    }
+
+    /// The tasks from the root down to this one, as (id, base name) (R13).
+    pub(crate) fn chain(&self) -> Vec<(NodeId, &Name)> {
+        let mut chain: Vec<(NodeId, &Name)> = self.lineage().map(|n| (n.id, &n.name)).collect();
+        chain.reverse();
+        chain
+    }
 }
 
 impl Drop for TaskNode {
@@ -81,5 +110,39 @@ impl Drop for TaskNode {
         if let (Some(rt), false) = (Runtime::get(), self.released.load(Ordering::Relaxed)) {
             rt.release(self.key);
         }
+        // Ancestors this node held last are dropped one after the other, not
+        // recursively, so a deep chain of tasks cannot overflow the stack.
+        let mut up = self.parent.take();
+        while let Some(node) = up {
+            up = Arc::into_inner(node).and_then(|mut n| n.parent.take());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actrace_core::StackKind;
+
+    use crate::Context;
+
+    #[test]
+    fn r13_a_deep_chain_of_tasks_is_dropped_without_recursion() {
+        const DEPTH: usize = 100_000;
+        let mut contexts = vec![Context::none()];
+        let mut dones = Vec::new();
+        for _ in 0..DEPTH {
+            let (ctx, done) = contexts.last().unwrap().with_task("node-test-chain");
+            contexts.push(ctx);
+            dones.push(done);
+        }
+        let stack = contexts.last().unwrap().stack(StackKind::Names).unwrap();
+        assert_eq!(stack.matches('$').count(), DEPTH);
+        // Innermost first (R6), then the contexts outermost first: the last
+        // one dropped holds every ancestor, freed then one after the other.
+        // A recursive drop would overflow the stack here.
+        while let Some(done) = dones.pop() {
+            done.end();
+        }
+        drop(contexts);
     }
 }

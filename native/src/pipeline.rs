@@ -49,6 +49,10 @@ impl Item {
 #[derive(Default)]
 struct Queue {
     items: VecDeque<Item>,
+    /// Small hand-overs (a task starting or ending) are appended here and
+    /// queued as one batch once it is full or the writer takes the queue: no
+    /// allocation per hand-over, and the writer sees few large batches.
+    open: Vec<Event>,
     /// Emptied batch vectors, reused so steady-state recording allocates
     /// nothing.
     pool: Vec<Vec<Event>>,
@@ -56,6 +60,35 @@ struct Queue {
     /// The writer is waiting for work: a producer that queues enough wakes it.
     writer_idle: bool,
     stopped: bool,
+}
+
+impl Queue {
+    /// Queues an item after everything handed over before it.
+    fn queue_item(&mut self, item: Item) {
+        self.seal_open();
+        self.items.push_back(item);
+    }
+
+    /// Makes room for `n` more events in the open batch, queueing it first
+    /// if it is full.
+    fn open_room(&mut self, n: usize) {
+        if self.open.len() + n > self.open.capacity() {
+            self.seal_open();
+            if self.open.capacity() < BATCH {
+                self.open.reserve_exact(BATCH);
+            }
+        }
+    }
+
+    /// Queues the small hand-overs collected so far as one batch.
+    fn seal_open(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
+        let fresh = self.pool.pop().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.open, fresh);
+        self.items.push_back(Item::Events(batch));
+    }
 }
 
 /// The queue between traced threads and the writer thread.
@@ -84,19 +117,35 @@ impl Pipeline {
             buf.clear();
             return false;
         }
-        let batch = if buf.len() >= BATCH / 2 {
+        q.queued_events += buf.len();
+        if buf.len() >= BATCH / 2 {
             let fresh = q.pool.pop().unwrap_or_else(|| Vec::with_capacity(BATCH));
-            std::mem::replace(buf, fresh)
+            let batch = std::mem::replace(buf, fresh);
+            q.queue_item(Item::Events(batch));
         } else {
-            // A few events (a task starting or ending): move them into a
-            // vector of their size, so the task keeps its small buffer and no
-            // full-size one is spent on them.
-            let mut small = Vec::with_capacity(buf.len());
-            small.append(buf);
-            small
-        };
-        q.queued_events += batch.len();
-        q.items.push_back(Item::Events(batch));
+            // A few events: the task keeps its small buffer, emptied.
+            q.open_room(buf.len());
+            q.open.append(buf);
+        }
+        self.queued(q)
+    }
+
+    /// Hands one event to the writer, as [`Pipeline::push_batch`] would a
+    /// buffer holding only it.
+    pub(crate) fn push_event(&self, event: Event) -> bool {
+        let mut q = self.lock();
+        if q.stopped {
+            return false;
+        }
+        q.queued_events += 1;
+        q.open_room(1);
+        q.open.push(event);
+        self.queued(q)
+    }
+
+    /// After events were queued: wakes the writer if enough wait, and tells
+    /// whether the producer must wait for space.
+    fn queued(&self, mut q: MutexGuard<'_, Queue>) -> bool {
         let over = q.queued_events > MAX_QUEUED_EVENTS;
         let wake = q.writer_idle && q.queued_events >= WAKE_AT_EVENTS;
         if wake {
@@ -122,7 +171,7 @@ impl Pipeline {
         if q.stopped {
             return;
         }
-        q.items.push_back(item);
+        q.queue_item(item);
         drop(q);
         self.wake_writer.notify_one();
     }
@@ -151,6 +200,7 @@ impl Pipeline {
             q.writer_idle = false;
         }
         let was_over = q.queued_events > MAX_QUEUED_EVENTS;
+        q.seal_open();
         q.queued_events = 0;
         let items = std::mem::take(&mut q.items);
         drop(q);
@@ -163,6 +213,10 @@ impl Pipeline {
     }
 
     fn recycle(&self, mut batch: Vec<Event>) {
+        if batch.capacity() < BATCH {
+            // Not worth keeping, and not worth a lock.
+            return;
+        }
         batch.clear();
         let mut q = self.lock();
         if q.pool.len() < POOL && batch.capacity() >= BATCH {

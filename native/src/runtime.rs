@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, Weak};
 
 use actrace_core::{
-    Encoder, Event, EventSink, Frame, IdBytes, Name, Position, SpanStack, TaskKey, TaskTree,
-    Timestamp, Violation,
+    Encoder, Event, EventSink, Frame, IdBytes, Name, NodeDesc, Position, SpanStack, TaskKey,
+    TaskTree, Timestamp, Violation,
 };
 
 use crate::callbacks::{Callbacks, NodeInfo};
@@ -54,6 +54,33 @@ impl EventSink for Sink<'_> {
     }
 
     #[inline]
+    fn wants_events(&self) -> bool {
+        self.on
+    }
+}
+
+/// Takes the events that end a task. A task whose buffer is empty and that
+/// has no open span ends with one event: it is kept here and handed over on
+/// its own, so such a task never allocates a buffer.
+struct EndSink<'a> {
+    buf: &'a mut Vec<Event>,
+    only: Option<Event>,
+    on: bool,
+}
+
+impl EventSink for EndSink<'_> {
+    fn event(&mut self, event: Event) {
+        if !self.on {
+            return;
+        }
+        if self.buf.is_empty() && self.only.is_none() {
+            self.only = Some(event);
+            return;
+        }
+        self.buf.extend(self.only.take());
+        self.buf.push(event);
+    }
+
     fn wants_events(&self) -> bool {
         self.on
     }
@@ -131,6 +158,10 @@ impl Runtime {
     }
 
     /// Starts a task from the context `from` (R1–R5, C3).
+    ///
+    /// The global lock covers only the tree and the node's registration; the
+    /// flow arrow and the task's begin events are written after it, under the
+    /// parent's and the new task's own locks.
     pub(crate) fn start_task(
         &'static self,
         from: Option<&Arc<TaskNode>>,
@@ -138,59 +169,85 @@ impl Runtime {
         site: &'static Location<'static>,
     ) -> Arc<TaskNode> {
         let callbacks_seen = self.callbacks.count();
-        let mut reg = self.registry();
         // A released node has ended and has no holder left to start from,
         // so this only guards against misuse.
         let from = from.filter(|n| !n.released.load(Ordering::Relaxed));
+        let mut reg = self.registry();
         let started = reg.tree.start(from.map(|n| n.key), name);
         let recording = self.recording();
-        let mut over = false;
-        let mut flowed = false;
-        let parent = started
-            .parent
-            .and_then(|(p, _, _)| reg.nodes[p.index()].upgrade());
-        let ts = match (recording, &parent) {
-            (true, Some(parent)) => {
-                // The arrow starts on the parent's lane, in order with its
-                // other events: the time is read under the parent's lock so it
-                // cannot precede an event the parent's thread just wrote. The
-                // parent's batch is handed over before the child's can be.
-                let mut ps = parent.lock();
-                let ts = self.clock.now();
-                if let (false, Some(flow)) = (ps.stack.task_ended(), started.flow_start(ts)) {
-                    ps.buf.push(flow);
-                    over |= self.pipeline.push_batch(&mut ps.buf);
-                    flowed = true;
-                }
-                ts
-            }
-            _ => self.clock.now(),
-        };
-        let key = started.key;
-        let stack = SpanStack::new(started.lane, reg.tree.desc(key), started.span_ids.clone());
+        // The parent is `from` or, if that ended, the nearest live task among
+        // the ancestors it holds (R3): the tree's parents are the nodes'.
+        let parent = started.parent.and_then(|(key, _, _)| {
+            from.and_then(|n| {
+                std::iter::successors(Some(n), |a| a.parent.as_ref())
+                    .find(|a| a.key == key)
+                    .cloned()
+            })
+        });
+        debug_assert_eq!(parent.is_some(), started.parent.is_some());
+        // Until recording, a late joiner's snapshot reads the start from the
+        // node (C6), so it is known before the node is registered.
+        let early = (!recording).then(|| self.clock.now());
+        let stack = SpanStack::new(
+            started.lane,
+            NodeDesc {
+                id: started.id,
+                name: Name::from(started.unique.clone()),
+            },
+            started.span_ids.clone(),
+        );
         let node = Arc::new(TaskNode::new(
             &started,
-            reg.tree.chain(key).into_boxed_slice(),
-            ts,
+            parent,
+            early.unwrap_or(Timestamp::from_nanos(0)),
             self.debug.then_some(site),
             callbacks_seen,
             stack,
         ));
-        if recording {
-            started.begin_events(ts, flowed, &mut node.lock().buf);
-        }
+        let key = started.key;
         if reg.nodes.len() <= key.index() {
             reg.nodes.resize_with(key.index() + 1, Weak::new);
         }
         reg.nodes[key.index()] = Arc::downgrade(&node);
         drop(reg);
-        drop(parent);
+        let mut over = false;
+        let ts = match (early, &node.parent) {
+            (Some(ts), _) => ts,
+            (None, Some(parent)) => {
+                // The arrow starts on the parent's lane, in order with its
+                // other events: the time is read under the parent's lock so it
+                // cannot precede an event the parent's thread just wrote. The
+                // child's begin events follow it in the parent's batch, so the
+                // arrow's start always reaches the writer first.
+                let mut ps = parent.lock();
+                let ts = self.clock.now();
+                node.set_start(ts);
+                if let (false, Some(flow)) = (ps.stack.task_ended(), started.flow_start(ts)) {
+                    // The child's begin events go with the arrow: handed over
+                    // now anyway, and the child needs no buffer until it
+                    // records a span.
+                    ps.buf.push(flow);
+                    started.begin_events(ts, true, &mut ps.buf);
+                    over = self.pipeline.push_batch(&mut ps.buf);
+                } else {
+                    drop(ps);
+                    started.begin_events(ts, false, &mut node.lock().buf);
+                }
+                ts
+            }
+            (None, None) => {
+                let ts = self.clock.now();
+                node.set_start(ts);
+                started.begin_events(ts, false, &mut node.lock().buf);
+                ts
+            }
+        };
         if over {
             self.pipeline.wait_for_space();
         }
-        violations::handle(started.violation.into_iter().collect(), || {
-            self.sites(&node, &[])
-        });
+        if let Some(v) = started.violation {
+            violations::handle(vec![v], || self.sites(&node, &[]));
+        }
         if callbacks_seen > 0 {
             self.callbacks.began(&NodeInfo::task(&node, ts, None));
         }
@@ -209,29 +266,35 @@ impl Runtime {
         let cb = self.callbacks.count() > 0;
         let sites_before = self.debug.then(|| self.sites_of(node, st));
         let mut closed = Vec::new();
-        let v1 = st.stack.end_task(
-            ts,
-            &mut Sink {
-                buf: &mut st.buf,
-                on: recording,
-            },
-            &mut |frames: &[Frame]| {
-                if cb {
-                    closed.push(NodeInfo::ended_span(node, frames, ts));
-                }
-            },
-        );
-        let over = recording && self.pipeline.push_batch(&mut st.buf);
+        let mut sink = EndSink {
+            buf: &mut st.buf,
+            only: None,
+            on: recording,
+        };
+        let v1 = st.stack.end_task(ts, &mut sink, &mut |frames: &[Frame]| {
+            if cb {
+                closed.push(NodeInfo::ended_span(node, frames, ts));
+            }
+        });
+        let over = match sink.only.take() {
+            Some(end) => self.pipeline.push_event(end),
+            None => recording && self.pipeline.push_batch(&mut st.buf),
+        };
+        // Nothing is recorded in an ended task: its buffer is not needed
+        // while children keep the node.
+        st.buf = Vec::new();
         st.span_sites.clear();
         drop(guard);
         let ended = {
             let mut reg = self.registry();
             let ended = reg.tree.end(node.key);
             // The caller's handle is the last one, and no other can be made
-            // without this lock (nodes are found through the registry): give
-            // the tree's hold back now rather than in a second lock when the
-            // handle drops.
-            if Arc::strong_count(node) == 1 && !node.released.swap(true, Ordering::Relaxed) {
+            // without this lock (nodes are found through the registry, or
+            // through a child, which would hold one): give the tree's hold
+            // back now rather than in a second lock when the handle drops.
+            // `released` is only set under this lock: no atomic swap needed.
+            if Arc::strong_count(node) == 1 && !node.released.load(Ordering::Relaxed) {
+                node.released.store(true, Ordering::Relaxed);
                 reg.tree.release(node.key);
                 if let Some(slot) = reg.nodes.get_mut(node.key.index()) {
                     *slot = Weak::new();
@@ -242,14 +305,16 @@ impl Runtime {
         if over {
             self.pipeline.wait_for_space();
         }
-        let all: Vec<Violation> = v1.into_iter().chain(ended.violation).collect();
-        violations::handle(all, || sites_before.unwrap_or_default());
+        if v1.is_some() || ended.violation.is_some() {
+            let all: Vec<Violation> = v1.into_iter().chain(ended.violation).collect();
+            violations::handle(all, || sites_before.unwrap_or_default());
+        }
         for (info, seen) in closed {
             self.callbacks.ended(&info, seen);
         }
         if cb {
             self.callbacks.ended(
-                &NodeInfo::task(node, node.start, Some(ts)),
+                &NodeInfo::task(node, node.start(), Some(ts)),
                 node.callbacks_seen,
             );
         }
@@ -517,8 +582,8 @@ impl Runtime {
                 continue;
             }
             st.buf.clear();
-            snapshot.push(reg.tree.begin_event(node.key, node.start));
-            let mut last = node.start;
+            snapshot.push(reg.tree.begin_event(node.key, node.start()));
+            let mut last = node.start();
             for f in st.stack.frames() {
                 // Spans begun before recording carry no time: show them as
                 // starting now, never before their parent.
