@@ -12,25 +12,28 @@
 //! ```
 //!
 //! Each client gets the same stream as from [`crate::serve`] (C4 framing, C6
-//! snapshot) through the same bounded outbox: the program and actrace's
-//! writer never wait on a client, and one that falls more than 16 MiB behind
-//! is closed with code 1008. A websocket upgrade whose `Origin` is not the
+//! snapshot) from the same kind of ring, shared by all axum clients and
+//! holding at most 4 MiB of stream: the program and actrace's writer never
+//! wait on a client, and one that falls further behind is closed with code
+//! 1008. A websocket upgrade whose `Origin` is not the
 //! page's own (`http(s)://` + `Host`) is refused with 403. Checking `Host`
 //! and access is left to the application's own middleware. The handler
 //! needs a runtime with its timer enabled (as `#[tokio::main]` sets up).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tokio::sync::Notify;
 
+use super::broadcast::{Broadcast, Reader};
 use super::security::Policy;
-use super::websocket::{End, Outbox, OutboxConsumer, MAX_CLIENT_MESSAGE};
+use super::websocket::{End, MAX_CLIENT_MESSAGE};
 use super::DEFAULT_CLIENT_BUFFER;
 use crate::runtime::Runtime;
 
@@ -62,32 +65,29 @@ pub async fn stream(ws: WebSocketUpgrade, headers: HeaderMap) -> Response {
     // upgrade reaches it.
     let notify = Arc::new(Notify::new());
     let wake = notify.clone();
-    let outbox = Outbox::new(
-        DEFAULT_CLIENT_BUFFER,
+    let (reader, feed) = hub().join(
+        "axum client".into(),
         Some(Box::new(move || wake.notify_one())),
     );
-    Runtime::global().attach(Box::new(OutboxConsumer {
-        outbox: outbox.clone(),
-        peer: "axum client".into(),
-    }));
-    let client = Attached { outbox, notify };
+    Runtime::global().attach(Box::new(feed));
+    let client = Attached { reader, notify };
     ws.max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| run(socket, client))
         .into_response()
 }
 
-/// A client's outbox, attached; if the upgrade never happens, dropping it
-/// detaches the consumer.
-struct Attached {
-    outbox: Arc<Outbox>,
-    notify: Arc<Notify>,
+/// The ring all axum clients read.
+fn hub() -> &'static Arc<Broadcast> {
+    static HUB: OnceLock<Arc<Broadcast>> = OnceLock::new();
+    HUB.get_or_init(|| Broadcast::new(DEFAULT_CLIENT_BUFFER))
 }
 
-impl Drop for Attached {
-    fn drop(&mut self) {
-        self.outbox.client_gone();
-    }
+/// A client's place in the ring, attached; if the upgrade never happens,
+/// dropping it detaches the consumer.
+struct Attached {
+    reader: Reader,
+    notify: Arc<Notify>,
 }
 
 /// actrace's metrics in the Prometheus text format.
@@ -107,20 +107,33 @@ pub async fn metrics() -> Response {
 }
 
 async fn run(mut socket: WebSocket, client: Attached) {
-    let outbox = &*client.outbox;
+    let reader = &client.reader;
     let notify = &*client.notify;
+    // axum sends whole messages only: the pieces of one writer chunk are
+    // gathered into one (see `Piece`).
+    let mut message = Vec::new();
     loop {
-        let (chunks, end) = outbox.take(Duration::ZERO);
-        let idle = chunks.is_empty();
-        for chunk in chunks {
-            let text = String::from_utf8(chunk)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            if !send_or_abort(&mut socket, Message::Text(text.into()), outbox, notify).await {
-                outbox.client_gone();
-                return;
+        let (piece, end) = reader.take(Duration::ZERO);
+        let idle = piece.is_none();
+        if let Some(piece) = piece {
+            if piece.first {
+                message.clear();
+            }
+            message.extend_from_slice(&piece.bytes);
+            if piece.last {
+                // Checked as UTF-8 already; axum checks again (fast for JSON).
+                let bytes = Bytes::from(std::mem::take(&mut message));
+                let Ok(text) = Utf8Bytes::try_from(bytes) else {
+                    return;
+                };
+                if !send_or_abort(&mut socket, Message::Text(text), reader, notify).await {
+                    return;
+                }
             }
         }
         let close = match end {
+            // Send everything that is left before the close frame.
+            End::Open | End::Finished if !idle => None,
             End::Open => None,
             End::Finished => Some((1000, "actrace: the trace stream ended".to_string())),
             End::FellBehind(fb) => Some((
@@ -134,7 +147,7 @@ async fn run(mut socket: WebSocket, client: Attached) {
             End::ClientGone => return,
         };
         if let Some((code, reason)) = close {
-            outbox.client_gone();
+            reader.leave();
             let frame = CloseFrame {
                 code,
                 reason: reason.into(),
@@ -147,16 +160,13 @@ async fn run(mut socket: WebSocket, client: Attached) {
             return;
         }
         if !idle {
-            // More may be queued: a notification counts once, chunks do not.
+            // More may be queued: a notification counts once, pieces do not.
             continue;
         }
         tokio::select! {
             _ = notify.notified() => {}
             msg = socket.recv() => match msg {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                    outbox.client_gone();
-                    return;
-                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
         }
@@ -168,7 +178,7 @@ async fn run(mut socket: WebSocket, client: Attached) {
 async fn send_or_abort(
     socket: &mut WebSocket,
     msg: Message,
-    outbox: &Outbox,
+    reader: &Reader,
     notify: &Notify,
 ) -> bool {
     let send = socket.send(msg);
@@ -177,7 +187,7 @@ async fn send_or_abort(
         tokio::select! {
             sent = &mut send => return sent.is_ok(),
             _ = notify.notified() => {
-                if matches!(outbox.end(), End::FellBehind(_) | End::ServerStopping) {
+                if matches!(reader.end(), End::FellBehind(_) | End::ServerStopping) {
                     return false;
                 }
             }

@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use tungstenite::handshake::server::{create_response, write_response};
 use tungstenite::protocol::{Role, WebSocket};
 
-use super::websocket::{self, Outbox, OutboxConsumer};
+use super::websocket;
 use super::{assets, Shared};
 
 /// Largest request head accepted.
@@ -216,18 +216,13 @@ pub(crate) fn handle(shared: &Arc<Shared>, mut stream: TcpStream, peer: SocketAd
             };
             // Attach before answering: everything traced after the client
             // saw the upgrade reaches it.
-            let outbox = Outbox::new(shared.client_buffer, None);
-            shared.track(&outbox);
-            shared.rt.attach(Box::new(OutboxConsumer {
-                outbox: outbox.clone(),
-                peer: peer.to_string(),
-            }));
+            let (reader, feed) = shared.hub.join(peer.to_string(), None);
+            shared.rt.attach(Box::new(feed));
             let mut out = Vec::new();
             if write_response(&mut out, &response).is_err()
                 || stream.write_all(&out).is_err()
                 || stream.flush().is_err()
             {
-                outbox.client_gone();
                 return;
             }
             let ws = WebSocket::from_partially_read(
@@ -236,7 +231,7 @@ pub(crate) fn handle(shared: &Arc<Shared>, mut stream: TcpStream, peer: SocketAd
                 Role::Server,
                 Some(websocket::config()),
             );
-            websocket::run_client(ws, outbox);
+            websocket::run_client(ws, reader);
         }
         super::TRACE_PATH if shared.trace_file.is_some() => {
             if let Some(path) = &shared.trace_file {

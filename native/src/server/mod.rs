@@ -9,19 +9,33 @@
 //!
 //! Threads: one accept thread (`actrace-http`) and one thread per connection;
 //! a websocket connection's thread stays as that client's sender. The
-//! background writer only appends to each client's bounded outbox, so neither
-//! the traced program nor the writer ever waits on a socket.
+//! background writer copies its output once into a ring shared by all
+//! clients and never touches a socket, so neither the traced program nor the
+//! writer ever waits on a client.
 //!
-//! Slow clients (K3): each client has an outbox of at most
-//! [`ServerBuilder::client_buffer`] bytes (default 16 MiB); its thread holds
-//! one more chunk of the writer's output (about 1 MiB at most) while sending
-//! it. A client that falls further behind is **disconnected** with close
-//! code 1008 and a reason saying so, and its undelivered events are counted
-//! in `actrace_consumer_events_dropped_total`; it never gets a stream with
-//! holes, so what it received stays balanced (B/E). The viewer reconnects
-//! and starts again from a fresh snapshot (C6). A client that stops reading
-//! is given 2 s to take its close frame, then its socket is shut down and its
-//! thread ends.
+//! Slow clients (K3): the ring holds at most [`ServerBuilder::client_buffer`]
+//! bytes of stream (default 4 MiB), **shared by all clients**, so the
+//! memory live clients cost does not grow with their number or their
+//! slowness. Each client sends from its own position in it; what every
+//! client has sent is freed at once. A client that falls further behind than
+//! the ring holds (beyond what the kernel's socket buffers already took for
+//! it) is lapped: it is **disconnected** with close code 1008 and a reason
+//! saying so, and the events it never got are counted in
+//! `actrace_consumer_events_dropped_total` (and the client in
+//! `actrace_consumers_disconnected_total{reason="slow"}`). It never gets a
+//! stream with holes, so what it received stays balanced (B/E); the viewer
+//! reconnects and starts again from a fresh snapshot (C6). A client that
+//! stops reading is given 2 s to take its close frame, then its socket is
+//! shut down and its thread ends.
+//!
+//! The trade-off: 4 MiB is about 60 ms of stream at a million spans per
+//! second (about 67 MB/s of JSON), 0.6 s at 100,000 and 6 s at 10,000. The
+//! ring only has to bridge the moments the client's thread is not running;
+//! a client whose network is slow is also covered by the socket's kernel
+//! buffer (up to `net.ipv4.tcp_wmem`'s maximum, 4 MiB by default on Linux),
+//! which is not the program's memory. A client that must keep up with more
+//! (e.g. `actrace attach` recording a very busy program) needs a larger
+//! [`ServerBuilder::client_buffer`].
 //!
 //! Security: the default address is loopback; another one is the caller's
 //! explicit choice. Every request's `Host` must be an IP address,
@@ -34,6 +48,7 @@
 mod assets;
 #[cfg(feature = "axum")]
 pub mod axum;
+mod broadcast;
 mod http;
 mod security;
 mod websocket;
@@ -42,16 +57,16 @@ use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::runtime::Runtime;
+use broadcast::Broadcast;
 use security::Policy;
-pub(crate) use websocket::Outbox;
 
-/// Default bound of each client's outbox.
-pub(crate) const DEFAULT_CLIENT_BUFFER: usize = 16 << 20;
+/// Default size of the ring shared by a server's websocket clients.
+pub(crate) const DEFAULT_CLIENT_BUFFER: usize = 4 << 20;
 /// Default bound on simultaneous connections.
 const DEFAULT_MAX_CONNECTIONS: usize = 64;
 
@@ -75,7 +90,8 @@ pub struct ServerBuilder {
 pub(crate) struct Shared {
     pub(crate) rt: &'static Runtime,
     pub(crate) policy: Policy,
-    pub(crate) client_buffer: usize,
+    /// The ring every websocket client of this server reads.
+    pub(crate) hub: Arc<Broadcast>,
     pub(crate) registry: prometheus::Registry,
     /// Served at `/trace.json` (`actrace view FILE`).
     pub(crate) trace_file: Option<PathBuf>,
@@ -84,15 +100,6 @@ pub(crate) struct Shared {
     stopping: AtomicBool,
     connections: Mutex<usize>,
     idle: Condvar,
-    clients: Mutex<Vec<Weak<Outbox>>>,
-}
-
-impl Shared {
-    pub(crate) fn track(&self, outbox: &Arc<Outbox>) {
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        clients.retain(|c| c.strong_count() > 0);
-        clients.push(Arc::downgrade(outbox));
-    }
 }
 
 /// Starts the live server on `addr` with default settings: `"9000"` or
@@ -162,8 +169,10 @@ impl ServerBuilder {
         self
     }
 
-    /// Bytes of stream each client may fall behind before it is disconnected
-    /// (K3; default 16 MiB, at least 64 KiB).
+    /// Bytes of stream a client may fall behind before it is disconnected
+    /// (K3; default 4 MiB, at least 64 KiB). They are held once for all
+    /// clients (a ring every client reads at its own position), so this is
+    /// the memory the live stream may take, whatever the number of clients.
     pub fn client_buffer(mut self, bytes: usize) -> Self {
         self.client_buffer = bytes.max(64 << 10);
         self
@@ -205,7 +214,7 @@ impl ServerBuilder {
         let shared = Arc::new(Shared {
             rt,
             policy: self.policy,
-            client_buffer: self.client_buffer,
+            hub: Broadcast::new(self.client_buffer),
             registry,
             trace_file: self.trace_file,
             local,
@@ -213,7 +222,6 @@ impl ServerBuilder {
             stopping: AtomicBool::new(false),
             connections: Mutex::new(0),
             idle: Condvar::new(),
-            clients: Mutex::new(Vec::new()),
         });
         if shared.trace_file.is_none() {
             rt.start_recording();
@@ -269,16 +277,7 @@ impl Server {
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
-        let clients = std::mem::take(
-            &mut *self
-                .shared
-                .clients
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
-        for client in clients.iter().filter_map(Weak::upgrade) {
-            client.server_stopping();
-        }
+        self.shared.hub.stop_all();
         let deadline = Instant::now() + grace;
         let mut n = self
             .shared

@@ -48,12 +48,16 @@ const CHUNK: u64 = 3_000;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--child") {
-        if args.len() != 5 {
-            eprintln!("usage: actrace-bench --child SYSTEM SCENARIO PAIRS PATH");
+        if args.len() != 5 && args.len() != 6 {
+            eprintln!("usage: actrace-bench --child SYSTEM SCENARIO PAIRS PATH [STUCK_CLIENTS]");
             std::process::exit(2);
         }
         let pairs: u64 = args[3].parse().expect("PAIRS is a number");
-        let outcome = child(&args[1], &args[2], pairs, Path::new(&args[4]));
+        // slow_consumer's stuck clients: one unless asked (by hand) for more.
+        let stuck: usize = args
+            .get(5)
+            .map_or(1, |n| n.parse().expect("STUCK_CLIENTS is a number"));
+        let outcome = child(&args[1], &args[2], pairs, Path::new(&args[4]), stuck);
         println!("{}", outcome.line());
         if let "serve_idle" | "slow_consumer" = args[2].as_str() {
             // Skip the at-exit flush: it would wait for the stuck client.
@@ -540,7 +544,7 @@ struct Timing {
     recorded: Option<u64>,
 }
 
-fn child(system: &str, scenario: &str, pairs: u64, path: &Path) -> Outcome {
+fn child(system: &str, scenario: &str, pairs: u64, path: &Path, stuck: usize) -> Outcome {
     let file = match scenario {
         "span_pair_none" | "serve_idle" | "slow_consumer" => None,
         "span_pair_file" | "memory" | "task_pair" => Some(path),
@@ -548,7 +552,14 @@ fn child(system: &str, scenario: &str, pairs: u64, path: &Path) -> Outcome {
     };
     let timing = if let "serve_idle" | "slow_consumer" = scenario {
         match system {
-            "actrace" => actrace_sys::live(pairs.div_ceil(DEPTH), scenario == "slow_consumer"),
+            "actrace" => actrace_sys::live(
+                pairs.div_ceil(DEPTH),
+                if scenario == "slow_consumer" {
+                    stuck
+                } else {
+                    0
+                },
+            ),
             _ => usage(system),
         }
     } else if scenario == "task_pair" {
@@ -778,10 +789,12 @@ mod actrace_sys {
     }
 
     /// Spans while the live server runs, with a websocket client that never
-    /// reads (`stuck`) or with none.
-    pub(super) fn live(iters: u64, stuck: bool) -> Timing {
+    /// reads (`stuck` of them; slow_consumer has one) or with none.
+    pub(super) fn live(iters: u64, stuck: usize) -> Timing {
         let server = actrace::serve("127.0.0.1:0").expect("the live server");
-        let client = stuck.then(|| stuck_client(server.local_addr()));
+        let clients: Vec<_> = (0..stuck)
+            .map(|_| stuck_client(server.local_addr()))
+            .collect();
         let mut task = actrace::root_task("bench");
         nested_spans(&mut task, warmup(iters));
         let t0 = Instant::now();
@@ -792,7 +805,7 @@ mod actrace_sys {
         let cpu = cpu_ns() - c0;
         // The stuck client and the server stay as they are: the child exits
         // without the at-exit flush, which would wait for the client.
-        std::mem::forget(client);
+        std::mem::forget(clients);
         std::mem::forget(server);
         std::mem::forget(task);
         span_timing(iters, traced, None, cpu, None)
