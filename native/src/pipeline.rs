@@ -23,6 +23,10 @@ const POOL: usize = 64;
 /// faster than the program sleeps rarely, few enough that it starts long
 /// before producers would have to wait.
 const WAKE_AT_EVENTS: usize = 8 * BATCH;
+/// Encoded bytes the writer gathers before handing them to the consumers:
+/// large enough that a write costs nothing per event, small enough that a
+/// live client's share of it stays small.
+const WRITE_OUT_AT: usize = 64 << 10;
 /// How often the writer collects events still sitting in task buffers.
 pub(crate) const PULL_EVERY: Duration = Duration::from_millis(50);
 
@@ -307,7 +311,7 @@ impl Writer {
             self.encoder
                 .paired_batch(batch, &mut self.scratch, &mut self.out);
         }
-        if self.out.len() > 1 << 20 {
+        if self.out.len() > WRITE_OUT_AT {
             self.write_out();
         }
     }

@@ -12,7 +12,10 @@
 //!
 //! Memory for live clients is thus `capacity`, however many clients there are
 //! and however slow they are, plus per client its C6 head until sent and the
-//! piece its socket is sending.
+//! piece its socket is sending. The pieces live in a [`PiecePool`] of
+//! `capacity / PIECE` buffers allocated when the ring is made, and the ring
+//! also holds at most that many pieces, so that memory is resident from the
+//! start and a client that stops reading does not make it grow.
 //!
 //! Which of a ring's clients copies a chunk in: the writer hands every
 //! consumer the same bytes in the same order, so each client's [`Feed`]
@@ -27,6 +30,7 @@ use std::time::Duration;
 
 use tungstenite::Bytes;
 
+use super::piece_pool::PiecePool;
 use super::websocket::End;
 use crate::consumer::{Detached, FellBehind};
 use crate::metrics::STATS;
@@ -56,6 +60,7 @@ pub(crate) struct Broadcast {
     state: Mutex<State>,
     ready: Condvar,
     capacity: usize,
+    pool: Arc<PiecePool>,
 }
 
 struct State {
@@ -171,6 +176,7 @@ impl Broadcast {
             }),
             ready: Condvar::new(),
             capacity,
+            pool: PiecePool::new((capacity / PIECE).max(1)),
         })
     }
 
@@ -288,18 +294,28 @@ impl Broadcast {
             rest = after;
             st.held += piece.len();
             st.pieces.push_back(Piece {
-                bytes: utf8(piece),
+                bytes: self.pooled(piece),
                 first,
                 last: rest.is_empty(),
             });
             first = false;
-            while st.held > self.capacity {
+            while st.held > self.capacity || st.pieces.len() > self.pool.buffers() {
                 st.evict_oldest(self.capacity, rest);
             }
         }
         // Pieces only lapped clients still pointed at go now.
         st.trim();
         self.notify(st);
+    }
+
+    /// A piece of the live stream, in a buffer of the ring's pool unless it is
+    /// an event longer than a buffer.
+    fn pooled(&self, piece: &[u8]) -> Bytes {
+        if piece.len() <= PIECE && std::str::from_utf8(piece).is_ok() {
+            self.pool.piece(piece)
+        } else {
+            utf8(piece)
+        }
     }
 
     /// Writer side: the stream ended cleanly (the closing bytes are in).

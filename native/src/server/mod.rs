@@ -50,6 +50,7 @@ mod assets;
 pub mod axum;
 mod broadcast;
 mod http;
+mod piece_pool;
 mod security;
 mod websocket;
 
