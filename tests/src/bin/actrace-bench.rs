@@ -28,12 +28,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const SYSTEMS: [&str; 4] = ["actrace", "fastrace", "puffin", "tracing"];
-const SCENARIOS: [&str; 6] = [
+const SCENARIOS: [&str; 7] = [
     "span_pair_file",
     "span_pair_none",
     "task_pair",
     "memory",
     "serve_idle",
+    "serve_reader",
     "slow_consumer",
 ];
 
@@ -59,7 +60,7 @@ fn main() {
             .map_or(1, |n| n.parse().expect("STUCK_CLIENTS is a number"));
         let outcome = child(&args[1], &args[2], pairs, Path::new(&args[4]), stuck);
         println!("{}", outcome.line());
-        if let "serve_idle" | "slow_consumer" = args[2].as_str() {
+        if let "serve_idle" | "serve_reader" | "slow_consumer" = args[2].as_str() {
             // Skip the at-exit flush: it would wait for the stuck client.
             std::io::stdout().flush().unwrap();
             // SAFETY: _exit ends the process at once; nothing runs after it.
@@ -115,8 +116,8 @@ impl Plan {
             ("span_pair_file" | "span_pair_none", true) => 200_000,
             ("task_pair", false) => 100_000,
             ("task_pair", true) => 20_000,
-            ("memory" | "serve_idle" | "slow_consumer", false) => 10_000_000,
-            ("memory" | "serve_idle" | "slow_consumer", true) => 2_000_000,
+            ("memory" | "serve_idle" | "serve_reader" | "slow_consumer", false) => 10_000_000,
+            ("memory" | "serve_idle" | "serve_reader" | "slow_consumer", true) => 2_000_000,
             _ => unreachable!("unknown scenario {scenario}"),
         }
     }
@@ -149,7 +150,7 @@ fn applies(system: &str, scenario: &str) -> bool {
         // puffin has no tasks: nothing to compare `task_pair` with.
         "task_pair" => system != "puffin",
         // Only actrace has a live websocket stream (K2).
-        "serve_idle" | "slow_consumer" => system == "actrace",
+        "serve_idle" | "serve_reader" | "slow_consumer" => system == "actrace",
         _ => true,
     }
 }
@@ -361,7 +362,7 @@ fn target(scenario: &str, column: &str) -> &'static str {
         ("task_pair", "ns") => "<=1000 ns per task pair",
         ("memory", "rss") => "peak RSS <=64 MB",
         ("slow_consumer", "ns") => "<=10% slower than serve_idle",
-        ("slow_consumer", "rss") => "no growth over serve_idle",
+        ("slow_consumer", "rss") => "no growth over serve_idle (or a reading client)",
         _ => "",
     }
 }
@@ -422,15 +423,13 @@ fn table(rows: &[Row]) -> String {
             };
             let mut extra = String::new();
             if scenario == "slow_consumer" {
-                if let Some(idle) = base("serve_idle") {
+                for other in ["serve_idle", "serve_reader"] {
+                    let Some(b) = base(other) else { continue };
                     let (x, y) = match column {
-                        "ns" => (a.ns.median, idle.ns.median),
-                        _ => (a.rss_mb.max, idle.rss_mb.max),
+                        "ns" => (a.ns.median, b.ns.median),
+                        _ => (a.rss_mb.max, b.rss_mb.max),
                     };
-                    extra.push_str(&format!(
-                        "; {:+.1}% against serve_idle",
-                        (x / y - 1.0) * 100.0
-                    ));
+                    extra.push_str(&format!("; {:+.1}% against {other}", (x / y - 1.0) * 100.0));
                 }
             }
             if scenario == "span_pair_file" && column == "ns" {
@@ -546,20 +545,18 @@ struct Timing {
 
 fn child(system: &str, scenario: &str, pairs: u64, path: &Path, stuck: usize) -> Outcome {
     let file = match scenario {
-        "span_pair_none" | "serve_idle" | "slow_consumer" => None,
+        "span_pair_none" | "serve_idle" | "serve_reader" | "slow_consumer" => None,
         "span_pair_file" | "memory" | "task_pair" => Some(path),
         _ => usage(scenario),
     };
-    let timing = if let "serve_idle" | "slow_consumer" = scenario {
+    let timing = if let "serve_idle" | "serve_reader" | "slow_consumer" = scenario {
+        let (stuck, reading) = match scenario {
+            "slow_consumer" => (stuck, 0),
+            "serve_reader" => (0, 1),
+            _ => (0, 0),
+        };
         match system {
-            "actrace" => actrace_sys::live(
-                pairs.div_ceil(DEPTH),
-                if scenario == "slow_consumer" {
-                    stuck
-                } else {
-                    0
-                },
-            ),
+            "actrace" => actrace_sys::live(pairs.div_ceil(DEPTH), stuck, reading),
             _ => usage(system),
         }
     } else if scenario == "task_pair" {
@@ -788,13 +785,19 @@ mod actrace_sys {
         span_timing(iters, traced, file.map(|_| flushed), cpu, recorded)
     }
 
-    /// Spans while the live server runs, with a websocket client that never
-    /// reads (`stuck` of them; slow_consumer has one) or with none.
-    pub(super) fn live(iters: u64, stuck: usize) -> Timing {
+    /// Spans while the live server runs, with `stuck` websocket clients that
+    /// never read (slow_consumer has one), `reading` ones that read
+    /// everything (serve_reader), or none (serve_idle).
+    pub(super) fn live(iters: u64, stuck: usize, reading: usize) -> Timing {
         let server = actrace::serve("127.0.0.1:0").expect("the live server");
         let clients: Vec<_> = (0..stuck)
             .map(|_| stuck_client(server.local_addr()))
             .collect();
+        // Healthy clients: the same handshake, then every byte is read.
+        for _ in 0..reading {
+            let mut s = stuck_client(server.local_addr());
+            std::thread::spawn(move || std::io::copy(&mut s, &mut std::io::sink()));
+        }
         let mut task = actrace::root_task("bench");
         nested_spans(&mut task, warmup(iters));
         let t0 = Instant::now();
@@ -811,7 +814,8 @@ mod actrace_sys {
         span_timing(iters, traced, None, cpu, None)
     }
 
-    /// Opens `/stream` with a websocket handshake and then never reads.
+    /// Opens `/stream` with a websocket handshake and reads nothing after the
+    /// response head (a stuck client, unless the caller reads on).
     fn stuck_client(addr: std::net::SocketAddr) -> std::net::TcpStream {
         use std::io::Read;
         let mut s = std::net::TcpStream::connect(addr).expect("connect to the live server");
