@@ -14,9 +14,11 @@ use crate::Consumer;
 
 /// Events per batch: a task's buffer is handed over when it holds this many.
 pub(crate) const BATCH: usize = 512;
-/// Events queued before producers wait for the writer: bounds memory
-/// (about 1.5 MB) however the events are batched.
-const MAX_QUEUED_EVENTS: usize = 64 * BATCH;
+/// Events queued before producers wait for the writer: bounds memory (2 MiB
+/// of 32-byte events, twice that while the writer works through what it
+/// took) however the events are batched, and lets the program run ~1.5 ms
+/// ahead of a busy writer.
+const MAX_QUEUED_EVENTS: usize = 128 * BATCH;
 /// Empty batch vectors kept for reuse.
 const POOL: usize = 64;
 /// Events queued before a sleeping writer is woken: enough that a writer
