@@ -77,10 +77,10 @@ impl TaskNode {
         self.state.lock()
     }
 
-    /// Locks for the writer's visits, leaving the lock's bias to the task's
-    /// own thread (see `spin_lock`).
-    pub(crate) fn visit(&self) -> SpinGuard<'_, TaskState> {
-        self.state.visit()
+    /// Locks the tasks of `nodes` for the writer's visits, leaving each
+    /// lock's bias to its task's own thread (see `spin_lock`).
+    pub(crate) fn visit_all(nodes: &[Arc<TaskNode>]) -> Vec<SpinGuard<'_, TaskState>> {
+        SpinLock::visit_all(nodes.iter().map(|n| &n.state))
     }
 
     /// When the task started.

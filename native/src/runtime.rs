@@ -567,7 +567,7 @@ impl Runtime {
         // Lock every live task so no span operation runs while recording
         // switches on; each then sees the switch under its own lock.
         let nodes: Vec<Arc<TaskNode>> = reg.nodes.iter().filter_map(Weak::upgrade).collect();
-        let mut states: Vec<SpinGuard<'_, TaskState>> = nodes.iter().map(|n| n.visit()).collect();
+        let mut states: Vec<SpinGuard<'_, TaskState>> = TaskNode::visit_all(&nodes);
         self.recording.store(true, Ordering::Release);
         let now = self.clock.now();
         let mut snapshot = Vec::new();
@@ -619,9 +619,12 @@ impl Runtime {
             .iter()
             .filter_map(Weak::upgrade)
             .collect();
-        for node in &nodes {
-            let mut st = node.visit();
-            self.pipeline.push_batch(&mut st.buf);
+        // A few dozen tasks at a time: one barrier for each group (see
+        // `SpinLock::visit_all`), and no task waits long for its lock.
+        for group in nodes.chunks(64) {
+            for mut st in TaskNode::visit_all(group) {
+                self.pipeline.push_batch(&mut st.buf);
+            }
         }
     }
 

@@ -70,16 +70,40 @@ impl<T> SpinLock<T> {
         if let Some(guard) = self.try_owner_fast_path() {
             return guard;
         }
-        self.lock_slow(true)
+        self.lock_slow()
     }
 
-    /// Locks for a visit of the writer's (collecting buffered events), which
-    /// leaves the bias where it is.
-    pub(crate) fn visit(&self) -> SpinGuard<'_, T> {
-        if let Some(guard) = self.try_owner_fast_path() {
-            return guard;
+    /// Locks every lock of `locks` for a visit of the writer's (collecting
+    /// buffered events), which leaves each bias where it is. One process-wide
+    /// barrier serves all their owners: the writer visits every live task about
+    /// every 50 ms, and a barrier costs microseconds. No other thread holds
+    /// two task locks at once, so holding many here cannot deadlock.
+    pub(crate) fn visit_all<'a>(
+        locks: impl IntoIterator<Item = &'a SpinLock<T>>,
+    ) -> Vec<SpinGuard<'a, T>> {
+        let me = thread_key();
+        let mut guards = Vec::new();
+        let mut owned_elsewhere = false;
+        for lock in locks {
+            if let Some(guard) = lock.try_owner_fast_path() {
+                guards.push(guard);
+                continue;
+            }
+            lock.take_spin_lock();
+            let owner = lock.owner.load(Ordering::Relaxed);
+            owned_elsewhere |= owner != 0 && owner != me;
+            guards.push(SpinGuard { lock, fast: false });
         }
-        self.lock_slow(false)
+        if owned_elsewhere {
+            fence::heavy();
+            let mut spins = 0u32;
+            for guard in guards.iter().filter(|g| !g.fast) {
+                while guard.lock.owner_inside.load(Ordering::Acquire) {
+                    backoff(&mut spins);
+                }
+            }
+        }
+        guards
     }
 
     #[inline]
@@ -106,19 +130,17 @@ impl<T> SpinLock<T> {
     }
 
     #[cold]
-    fn lock_slow(&self, may_move: bool) -> SpinGuard<'_, T> {
+    fn lock_slow(&self) -> SpinGuard<'_, T> {
         self.take_spin_lock();
         let me = thread_key();
         let owner = self.owner.load(Ordering::Relaxed);
         if owner != 0 && owner != me {
-            if may_move {
-                let moves = self.moves.load(Ordering::Relaxed);
-                let next = if moves < MOVES { me } else { 0 };
-                self.moves.store(moves.saturating_add(1), Ordering::Relaxed);
-                // Before the barrier: the old owner's fast path then either
-                // shows up in `owner_inside` below or sees the new owner.
-                self.owner.store(next, Ordering::Relaxed);
-            }
+            let moves = self.moves.load(Ordering::Relaxed);
+            let next = if moves < MOVES { me } else { 0 };
+            self.moves.store(moves.saturating_add(1), Ordering::Relaxed);
+            // Before the barrier: the old owner's fast path then either shows
+            // up in `owner_inside` below or sees the new owner.
+            self.owner.store(next, Ordering::Relaxed);
             fence::heavy();
             let mut spins = 0u32;
             while self.owner_inside.load(Ordering::Acquire) {
@@ -192,7 +214,11 @@ mod tests {
     /// A non-atomic read-modify-write under the lock: lost updates would show
     /// if two threads were ever inside at once.
     fn bump(lock: &SpinLock<u64>, visit: bool) {
-        let mut g = if visit { lock.visit() } else { lock.lock() };
+        let mut g = if visit {
+            SpinLock::visit_all([lock]).pop().unwrap()
+        } else {
+            lock.lock()
+        };
         let v = *g;
         // Widen the window in which an intruder would overwrite the count.
         for _ in 0..20 {
@@ -265,6 +291,48 @@ mod tests {
             me,
             "visits keep the bias"
         );
+    }
+
+    #[test]
+    fn visits_of_many_locks_exclude_each_owner_and_keep_the_biases() {
+        const LOCKS: usize = 4;
+        let start = Arc::new(Barrier::new(LOCKS + 1));
+        // Each lock is created by (so biased to) its own thread.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let owners: Vec<_> = (0..LOCKS)
+            .map(|_| {
+                let (tx, start) = (tx.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let lock = Arc::new(SpinLock::new(0u64));
+                    tx.send((lock.clone(), thread_key())).unwrap();
+                    start.wait();
+                    for _ in 0..50_000 {
+                        bump(&lock, false);
+                    }
+                })
+            })
+            .collect();
+        let locks: Vec<(Arc<SpinLock<u64>>, usize)> = rx.iter().take(LOCKS).collect();
+        start.wait();
+        for _ in 0..5_000 {
+            for mut guard in SpinLock::visit_all(locks.iter().map(|(l, _)| &**l)) {
+                let v = *guard;
+                for _ in 0..20 {
+                    std::hint::spin_loop();
+                }
+                *guard = std::hint::black_box(v) + 1;
+            }
+        }
+        for o in owners {
+            o.join().unwrap();
+        }
+        for (lock, key) in &locks {
+            let owner = lock.owner.load(Ordering::Relaxed);
+            assert_eq!(*SpinLock::visit_all([&**lock])[0], 55_000);
+            if fence::available() {
+                assert_eq!(owner, *key, "visits keep the bias");
+            }
+        }
     }
 
     #[test]
