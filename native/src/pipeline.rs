@@ -225,7 +225,7 @@ impl Pipeline {
         }
         batch.clear();
         let mut q = self.lock();
-        if q.pool.len() < POOL && batch.capacity() >= BATCH {
+        if q.pool.len() < POOL {
             q.pool.push(batch);
         }
     }
