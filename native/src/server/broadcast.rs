@@ -13,9 +13,11 @@
 //! Memory for live clients is thus `capacity`, however many clients there are
 //! and however slow they are, plus per client its C6 head until sent and the
 //! piece its socket is sending. The pieces live in a [`PiecePool`] of
-//! `capacity / PIECE` buffers allocated when the ring is made, and the ring
-//! also holds at most that many pieces, so that memory is resident from the
-//! start and a client that stops reading does not make it grow.
+//! `capacity / PIECE` buffers allocated when the ring is made, so at the
+//! rates where a client falls behind (full pieces) that memory is resident
+//! from the start and a client that stops reading does not make it grow.
+//! Small pieces that find the pool empty get buffers of their own size, still
+//! within `capacity`.
 //!
 //! Which of a ring's clients copies a chunk in: the writer hands every
 //! consumer the same bytes in the same order, so each client's [`Feed`]
@@ -299,7 +301,7 @@ impl Broadcast {
                 last: rest.is_empty(),
             });
             first = false;
-            while st.held > self.capacity || st.pieces.len() > self.pool.buffers() {
+            while st.held > self.capacity {
                 st.evict_oldest(self.capacity, rest);
             }
         }

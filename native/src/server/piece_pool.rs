@@ -37,13 +37,9 @@ impl PiecePool {
         })
     }
 
-    /// How many buffers the ring may hold at once.
-    pub(crate) fn buffers(&self) -> usize {
-        self.buffers
-    }
-
-    /// `piece` (valid UTF-8, at most a buffer long) in a buffer of the pool;
-    /// a fresh one only while every buffer is still being sent somewhere.
+    /// `piece` (valid UTF-8, at most a buffer long) in a buffer of the pool,
+    /// or, while every buffer is in use (the ring holds many small pieces, or
+    /// clients are still sending old ones), in one of its own size.
     pub(crate) fn piece(self: &Arc<Self>, piece: &[u8]) -> Bytes {
         debug_assert!(piece.len() <= BUFFER);
         let mut buf = self
@@ -51,7 +47,7 @@ impl PiecePool {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .pop()
-            .unwrap_or_else(|| Vec::with_capacity(BUFFER));
+            .unwrap_or_else(|| Vec::with_capacity(piece.len()));
         buf.extend_from_slice(piece);
         Bytes::from_owner(Pooled {
             buf,
@@ -82,7 +78,7 @@ impl Drop for Pooled {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let mut free = self.pool.free.lock().unwrap_or_else(|p| p.into_inner());
-        if free.len() < self.pool.buffers {
+        if free.len() < self.pool.buffers && buf.capacity() >= BUFFER {
             free.push(buf);
         }
     }
@@ -100,15 +96,15 @@ mod tests {
         assert_eq!(pool.free(), 0);
         assert_eq!(&a[..], b"first");
         assert_eq!(&b[..], b"second");
-        // All in use: a third piece gets a fresh buffer...
+        // All in use: a third piece gets a buffer of its own size...
         let c = pool.piece(b"third");
         let sent = c.clone();
         drop(c);
         assert_eq!(pool.free(), 0, "a clone is still being sent");
         drop(sent);
+        assert_eq!(pool.free(), 0, "a small buffer is not kept");
         drop(a);
-        assert_eq!(pool.free(), 2);
-        // ...and the pool never keeps more than it started with.
+        assert_eq!(pool.free(), 1);
         drop(b);
         assert_eq!(pool.free(), 2);
         assert_eq!(&pool.piece(b"again")[..], b"again");
